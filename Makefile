@@ -1,0 +1,70 @@
+# mod_dbsession: build, install, test, demo, bench.
+#
+# The core (src/) is compiled WITHOUT httpd's include directory, so a stray
+# #include <httpd.h> there fails the build: the boundary is enforced here.
+
+APXS        ?= apxs
+LIBTOOL     := $(shell $(APXS) -q LIBTOOL 2>/dev/null)
+CC          := $(shell $(APXS) -q CC 2>/dev/null || echo cc)
+APR_CFLAGS  := $(shell apr-1-config --includes --cppflags 2>/dev/null) \
+               $(shell apu-1-config --includes 2>/dev/null)
+APR_LIBS    := $(shell apr-1-config --link-ld 2>/dev/null) \
+               $(shell apu-1-config --link-ld 2>/dev/null)
+SODIUM_LIBS := $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+WARN        := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+               -Wmissing-prototypes -Wno-unused-parameter
+CORE_CFLAGS := $(WARN) -O2 -g -fPIC $(APR_CFLAGS)
+
+CORE_SRC    := $(wildcard src/dbs_*.c)
+CORE_LO     := $(CORE_SRC:.c=.lo)
+UNIT_SRC    := $(wildcard t/unit/*.c)
+
+.PHONY: all install test unit integration demo bench clean valgrind asan
+
+all: .libs/mod_dbsession.so
+
+src/%.lo: src/%.c src/*.h
+	$(LIBTOOL) --quiet --mode=compile $(CC) $(CORE_CFLAGS) -c $< -o $@
+
+.libs/mod_dbsession.so: mod_dbsession.c mod_dbsession.h $(CORE_LO)
+	$(APXS) -c -Wc,"$(WARN)" -Wc,-Isrc -o mod_dbsession.la \
+	    mod_dbsession.c $(CORE_LO) $(SODIUM_LIBS)
+
+install: all
+	$(APXS) -i -n dbsession mod_dbsession.la
+
+# Unit tests of the core: no httpd, a real SQLite through apr_dbd.
+t/unit/run_unit: $(CORE_SRC) $(UNIT_SRC) src/*.h t/unit/*.h
+	$(CC) $(WARN) -O0 -g $(APR_CFLAGS) -Isrc $(CORE_SRC) $(UNIT_SRC) \
+	    -o $@ $(APR_LIBS) $(SODIUM_LIBS) $(CHECK_LIBS)
+
+unit: t/unit/run_unit
+	CK_DEFAULT_TIMEOUT=30 t/unit/run_unit
+
+valgrind: t/unit/run_unit
+	CK_FORK=no valgrind --leak-check=full --error-exitcode=1 \
+	    --errors-for-leak-kinds=definite t/unit/run_unit
+
+asan:
+	$(CC) $(WARN) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    $(APR_CFLAGS) -Isrc $(CORE_SRC) $(UNIT_SRC) -o t/unit/run_unit_asan \
+	    $(APR_LIBS) $(SODIUM_LIBS) $(CHECK_LIBS)
+	CK_FORK=no t/unit/run_unit_asan
+
+# Everything: dependencies, build, unit tests, then the httpd suite on each
+# database in DBS (default: all supported).
+DBS ?= sqlite3 pgsql
+test:
+	scripts/run-tests $(DBS)
+
+demo:
+	scripts/demo
+
+bench:
+	scripts/bench
+
+clean:
+	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.lo src/*.o src/*.slo \
+	    t/unit/run_unit t/unit/run_unit_asan

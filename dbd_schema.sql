@@ -1,0 +1,21 @@
+-- mod_dbsession: the session table. Loads unmodified in sqlite3, PostgreSQL
+-- and MySQL/MariaDB. Times are Unix seconds (64-bit). The table name must
+-- match DBSessionTable (default "dbsession").
+--
+-- id_hash holds BLAKE2b-256 of the session ID in hex: the ID itself is never
+-- stored, so read access to this table does not let anyone take a session.
+-- Empty strings mean "none" in user_name, flash and csrf_token.
+-- session_data is limited by DBSessionMaxSize (default 65536 bytes); on
+-- MySQL/MariaDB TEXT holds 65535 bytes: use MEDIUMTEXT there to go beyond.
+CREATE TABLE dbsession (
+    id_hash      CHAR(64)     NOT NULL PRIMARY KEY,
+    user_name    VARCHAR(255) NOT NULL DEFAULT '',
+    session_data TEXT         NOT NULL,
+    flash        TEXT         NOT NULL,
+    csrf_token   VARCHAR(64)  NOT NULL DEFAULT '',
+    created_at   BIGINT       NOT NULL,
+    active_at    BIGINT       NOT NULL,
+    expires_at   BIGINT       NOT NULL
+);
+CREATE INDEX dbsession_expires_at ON dbsession (expires_at);
+CREATE INDEX dbsession_user_name ON dbsession (user_name);

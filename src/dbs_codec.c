@@ -1,0 +1,211 @@
+/* dbs_codec: see dbs_codec.h. */
+#include "dbs_codec.h"
+
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+int dbs_key_is_valid(const char *key)
+{
+    size_t i;
+
+    if (!key || !(apr_isalpha(key[0]) || key[0] == '_')) {
+        return 0;
+    }
+    for (i = 1; key[i]; i++) {
+        if (i >= DBS_KEY_MAX_CHARS || !(apr_isalnum(key[i]) || key[i] == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+const char *dbs_pct_decode(apr_pool_t *pool, const char *in, apr_size_t len,
+                           char **out)
+{
+    char *dst = apr_palloc(pool, len + 1);
+    apr_size_t i, j = 0;
+
+    for (i = 0; i < len; i++) {
+        char c = in[i];
+
+        if (c == '+') {
+            c = ' ';
+        }
+        else if (c == '%') {
+            int hi, lo;
+
+            if (i + 2 >= len) {
+                return "truncated %-escape";
+            }
+            hi = hex_value(in[i + 1]);
+            lo = hex_value(in[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return "invalid %-escape";
+            }
+            c = (char)(hi * 16 + lo);
+            if (c == '\0') {
+                return "%00 is not allowed";
+            }
+            i += 2;
+        }
+        dst[j++] = c;
+    }
+    dst[j] = '\0';
+    *out = dst;
+    return NULL;
+}
+
+char *dbs_pct_encode(apr_pool_t *pool, const char *in)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    apr_size_t len = strlen(in), i, j = 0;
+    char *out = apr_palloc(pool, len * 3 + 1);
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+
+        if (apr_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out[j++] = (char)c;
+        }
+        else {
+            out[j++] = '%';
+            out[j++] = hex[c >> 4];
+            out[j++] = hex[c & 15];
+        }
+    }
+    out[j] = '\0';
+    return out;
+}
+
+apr_array_header_t *dbs_split_items(apr_pool_t *pool, const char *value)
+{
+    apr_array_header_t *items = apr_array_make(pool, 4, sizeof(char *));
+    const char *p = value;
+
+    while (*p) {
+        const char *start, *end;
+
+        start = p + strspn(p, " \t");
+        end = start + strcspn(start, "&,");
+        p = *end ? end + 1 : end;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
+            end--;
+        }
+        if (end > start) {
+            APR_ARRAY_PUSH(items, char *) = apr_pstrmemdup(pool, start,
+                                                           end - start);
+        }
+    }
+    return items;
+}
+
+/* One "key=value" item, key checked, value decoded. */
+static const char *parse_pair(apr_pool_t *pool, const char *item,
+                              char **key, char **val)
+{
+    const char *eq = strchr(item, '=');
+    const char *err;
+
+    if (!eq) {
+        return apr_psprintf(pool, "item without '=' (key %s)",
+                            dbs_key_is_valid(item) ? item : "not valid");
+    }
+    *key = apr_pstrmemdup(pool, item, eq - item);
+    if (!dbs_key_is_valid(*key)) {
+        return "a key is not of the form [A-Za-z_][A-Za-z0-9_]{0,63}";
+    }
+    err = dbs_pct_decode(pool, eq + 1, strlen(eq + 1), val);
+    return err ? apr_psprintf(pool, "value of %s: %s", *key, err) : NULL;
+}
+
+const char *dbs_parse_assignments(apr_pool_t *pool, const char *value,
+                                  apr_table_t *into)
+{
+    apr_array_header_t *items = dbs_split_items(pool, value);
+    int i;
+
+    for (i = 0; i < items->nelts; i++) {
+        char *key, *val;
+        const char *err = parse_pair(pool, APR_ARRAY_IDX(items, i, char *),
+                                     &key, &val);
+        if (err) {
+            return err;
+        }
+        apr_table_setn(into, key, val);
+    }
+    return NULL;
+}
+
+const char *dbs_parse_keys(apr_pool_t *pool, const char *value,
+                           apr_array_header_t *into)
+{
+    apr_array_header_t *items = dbs_split_items(pool, value);
+    int i;
+
+    for (i = 0; i < items->nelts; i++) {
+        char *key = APR_ARRAY_IDX(items, i, char *);
+
+        if (!dbs_key_is_valid(key)) {
+            return "a key is not of the form [A-Za-z_][A-Za-z0-9_]{0,63}";
+        }
+        APR_ARRAY_PUSH(into, char *) = key;
+    }
+    return NULL;
+}
+
+const char *dbs_data_decode(apr_pool_t *pool, const char *encoded,
+                            apr_table_t *into)
+{
+    /* Stored data is always '&'-joined; commas are encoded, so the header
+     * parser (which also splits on ',') reads it exactly. */
+    if (strchr(encoded, ',') || strchr(encoded, ' ')) {
+        return "stored data holds a raw ',' or ' '";
+    }
+    return dbs_parse_assignments(pool, encoded, into);
+}
+
+char *dbs_data_encode(apr_pool_t *pool, const apr_table_t *data)
+{
+    const apr_array_header_t *arr = apr_table_elts(data);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    struct iovec *vec;
+    int i, n = 0;
+
+    if (arr->nelts == 0) {
+        return "";
+    }
+    vec = apr_palloc(pool, sizeof(*vec) * (apr_size_t)arr->nelts * 4);
+    for (i = 0; i < arr->nelts; i++) {
+        if (!e[i].key) {
+            continue;
+        }
+        if (n > 0) {
+            vec[n].iov_base = "&";
+            vec[n++].iov_len = 1;
+        }
+        vec[n].iov_base = e[i].key;
+        vec[n++].iov_len = strlen(e[i].key);
+        vec[n].iov_base = "=";
+        vec[n++].iov_len = 1;
+        vec[n].iov_base = dbs_pct_encode(pool, e[i].val);
+        vec[n].iov_len = strlen(vec[n].iov_base);
+        n++;
+    }
+    return apr_pstrcatv(pool, vec, (apr_size_t)n, NULL);
+}

@@ -1,0 +1,46 @@
+/*
+ * dbs_codec: the session data encoding and the write-back header values.
+ *
+ * httpd-free. Data is stored form-urlencoded ("k=v&k2=v2", values
+ * percent-encoded), the same encoding handlers use in X-DBSession-Set, so one
+ * parser serves both. Keys match [A-Za-z_][A-Za-z0-9_]{0,63}.
+ */
+#ifndef DBS_CODEC_H
+#define DBS_CODEC_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#define DBS_KEY_MAX_CHARS 64
+
+int dbs_key_is_valid(const char *key);
+
+/* Percent-decode len bytes ('+' is a space). NULL or a reason. A decoded NUL
+ * byte is refused: values travel as C strings and environment variables. */
+const char *dbs_pct_decode(apr_pool_t *pool, const char *in, apr_size_t len,
+                           char **out);
+
+/* Percent-encode everything but RFC 3986 unreserved characters. */
+char *dbs_pct_encode(apr_pool_t *pool, const char *in);
+
+/* Split a header value on '&' and ',' (httpd joins repeated headers with
+ * ", "; encoded values never hold a raw comma), trimming blanks and dropping
+ * empty items. */
+apr_array_header_t *dbs_split_items(apr_pool_t *pool, const char *value);
+
+/* "k=v&k2=v2" into table (set, last one wins). NULL or a reason. */
+const char *dbs_parse_assignments(apr_pool_t *pool, const char *value,
+                                  apr_table_t *into);
+
+/* "k&k2" into an array of valid keys. NULL or a reason. */
+const char *dbs_parse_keys(apr_pool_t *pool, const char *value,
+                           apr_array_header_t *into);
+
+/* Decode stored data (empty string = no keys). NULL or a reason. */
+const char *dbs_data_decode(apr_pool_t *pool, const char *encoded,
+                            apr_table_t *into);
+
+/* Encode a table; keys in table order. */
+char *dbs_data_encode(apr_pool_t *pool, const apr_table_t *data);
+
+#endif

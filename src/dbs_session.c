@@ -1,0 +1,337 @@
+/* dbs_session: see dbs_session.h. */
+#include "dbs_session.h"
+#include "dbs_codec.h"
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+const char *const dbs_op_headers[DBS_OP_COUNT] = {
+    "X-DBSession-Invalidate", "X-DBSession-Clear",      "X-DBSession-Unset",
+    "X-DBSession-Set",        "X-DBSession-User",       "X-DBSession-Regenerate",
+    "X-DBSession-Flash",
+};
+
+void dbs_session_init(dbs_session_t *s, apr_pool_t *pool)
+{
+    memset(s, 0, sizeof(*s));
+    s->data = apr_table_make(pool, 8);
+    s->user = s->flash = s->csrf = "";
+}
+
+apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
+                              const dbs_conn_t *c, apr_pool_t *pool,
+                              const unsigned char *id, const dbs_policy_t *p,
+                              apr_int64_t now, const char **err)
+{
+    dbs_record_t rec;
+    int found = 0;
+
+    if (!id) {
+        return APR_SUCCESS;
+    }
+    memcpy(s->id, id, DBS_ID_BYTES);
+    dbs_id_hash_hex(s->id, s->id_hash);
+    if (dbs_store_load(st, c, pool, s->id_hash, &rec, &found, err)
+        != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    /* Strict mode: an unknown or expired ID is never adopted. */
+    if (!found || dbs_policy_expired(p, rec.created_at, rec.active_at, now)) {
+        s->cookie_invalid = 1;
+        return APR_SUCCESS;
+    }
+    if (dbs_data_decode(pool, rec.data, s->data) != NULL) {
+        *err = "stored session data is malformed";
+        return APR_EGENERAL;
+    }
+    s->loaded = 1;
+    s->user = rec.user;
+    s->flash = rec.flash;
+    s->csrf = rec.csrf;
+    s->created_at = rec.created_at;
+    s->active_at = rec.active_at;
+    return APR_SUCCESS;
+}
+
+const char *dbs_session_take_flash(dbs_session_t *s)
+{
+    const char *flash = s->flash;
+
+    if (*flash) {
+        s->flash = "";
+        s->changed = 1;
+    }
+    return flash;
+}
+
+dbs_writes_t *dbs_writes_make(apr_pool_t *pool)
+{
+    dbs_writes_t *w = apr_pcalloc(pool, sizeof(*w));
+    int i;
+
+    for (i = 0; i < DBS_OP_COUNT; i++) {
+        w->values[i] = apr_array_make(pool, 1, sizeof(char *));
+    }
+    return w;
+}
+
+int dbs_writes_empty(const dbs_writes_t *w)
+{
+    int i;
+
+    for (i = 0; i < DBS_OP_COUNT; i++) {
+        if (w->values[i]->nelts) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Invalidate, Clear and Regenerate take "1" (repeats may be joined). */
+static const char *check_switch(apr_pool_t *pool, dbs_op_e op,
+                                const apr_array_header_t *values)
+{
+    int i, j;
+
+    for (i = 0; i < values->nelts; i++) {
+        apr_array_header_t *items =
+            dbs_split_items(pool, APR_ARRAY_IDX(values, i, char *));
+
+        for (j = 0; j < items->nelts; j++) {
+            if (strcmp(APR_ARRAY_IDX(items, j, char *), "1") != 0) {
+                return apr_psprintf(pool, "%s takes only the value 1",
+                                    dbs_op_headers[op]);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* A single-value header (User): repeats may be joined with ", ", the last
+ * one counts. */
+static const char *last_value(apr_pool_t *pool, const apr_array_header_t *values,
+                              char **out)
+{
+    const char *raw = APR_ARRAY_IDX(values, values->nelts - 1, char *);
+    const char *comma = strrchr(raw, ',');
+    const char *start = comma ? comma + 1 : raw;
+
+    start += strspn(start, " \t");
+    return dbs_pct_decode(pool, start, strlen(start), out);
+}
+
+static const char *append_flash(apr_pool_t *pool, dbs_session_t *s,
+                                const apr_array_header_t *values)
+{
+    int i, j;
+
+    for (i = 0; i < values->nelts; i++) {
+        apr_array_header_t *items =
+            dbs_split_items(pool, APR_ARRAY_IDX(values, i, char *));
+
+        for (j = 0; j < items->nelts; j++) {
+            char *msg;
+            const char *err = dbs_pct_decode(
+                pool, APR_ARRAY_IDX(items, j, char *),
+                strlen(APR_ARRAY_IDX(items, j, char *)), &msg);
+            if (err) {
+                return apr_psprintf(pool, "X-DBSession-Flash: %s", err);
+            }
+            s->flash = *s->flash ? apr_pstrcat(pool, s->flash, "&",
+                                               dbs_pct_encode(pool, msg), NULL)
+                                 : dbs_pct_encode(pool, msg);
+        }
+    }
+    return NULL;
+}
+
+static const char *apply_all(dbs_session_t *s, apr_pool_t *pool,
+                             const dbs_writes_t *w)
+{
+    const apr_array_header_t *v;
+    const char *err;
+    int i, j;
+
+    v = w->values[DBS_OP_INVALIDATE];
+    if (v->nelts) {
+        if ((err = check_switch(pool, DBS_OP_INVALIDATE, v))) {
+            return err;
+        }
+        /* The old row goes; anything set below starts a fresh session. */
+        s->deleted = s->deleted || s->loaded;
+        s->loaded = 0;
+        s->rotate = 0;
+        apr_table_clear(s->data);
+        s->user = s->flash = s->csrf = "";
+        s->changed = 0;
+    }
+    v = w->values[DBS_OP_CLEAR];
+    if (v->nelts) {
+        if ((err = check_switch(pool, DBS_OP_CLEAR, v))) {
+            return err;
+        }
+        apr_table_clear(s->data);
+        s->changed = 1;
+    }
+    v = w->values[DBS_OP_UNSET];
+    for (i = 0; i < v->nelts; i++) {
+        apr_array_header_t *keys = apr_array_make(pool, 4, sizeof(char *));
+
+        if ((err = dbs_parse_keys(pool, APR_ARRAY_IDX(v, i, char *), keys))) {
+            return apr_psprintf(pool, "X-DBSession-Unset: %s", err);
+        }
+        for (j = 0; j < keys->nelts; j++) {
+            apr_table_unset(s->data, APR_ARRAY_IDX(keys, j, char *));
+        }
+        s->changed = 1;
+    }
+    v = w->values[DBS_OP_SET];
+    for (i = 0; i < v->nelts; i++) {
+        if ((err = dbs_parse_assignments(pool, APR_ARRAY_IDX(v, i, char *),
+                                         s->data))) {
+            return apr_psprintf(pool, "X-DBSession-Set: %s", err);
+        }
+        s->changed = 1;
+    }
+    v = w->values[DBS_OP_USER];
+    if (v->nelts) {
+        char *user;
+
+        if ((err = last_value(pool, v, &user))) {
+            return apr_psprintf(pool, "X-DBSession-User: %s", err);
+        }
+        if (strcmp(user, s->user) != 0) {
+            /* Session fixation defence: a new user gets a new ID. */
+            s->user = user;
+            s->changed = 1;
+            s->rotate = s->loaded;
+        }
+    }
+    v = w->values[DBS_OP_REGENERATE];
+    if (v->nelts) {
+        if ((err = check_switch(pool, DBS_OP_REGENERATE, v))) {
+            return err;
+        }
+        s->rotate = s->loaded;
+    }
+    v = w->values[DBS_OP_FLASH];
+    if (v->nelts) {
+        if ((err = append_flash(pool, s, v))) {
+            return err;
+        }
+        s->changed = 1;
+    }
+    return NULL;
+}
+
+apr_status_t dbs_session_apply(dbs_session_t *s, apr_pool_t *pool,
+                               const dbs_writes_t *w, apr_int64_t max_size,
+                               const char **err)
+{
+    dbs_session_t scratch = *s;
+    apr_size_t size;
+
+    scratch.data = apr_table_copy(pool, s->data);
+    *err = apply_all(&scratch, pool, w);
+    if (*err) {
+        return APR_EINVAL;
+    }
+    size = strlen(dbs_data_encode(pool, scratch.data)) + strlen(scratch.flash)
+           + strlen(scratch.user);
+    if ((apr_int64_t)size > max_size) {
+        *err = apr_psprintf(pool,
+                            "the session would hold %" APR_SIZE_T_FMT
+                            " bytes, over DBSessionMaxSize %" APR_INT64_T_FMT,
+                            size, max_size);
+        return APR_EINVAL;
+    }
+    *s = scratch;
+    return APR_SUCCESS;
+}
+
+static int has_content(const dbs_session_t *s)
+{
+    return !apr_is_empty_table(s->data) || *s->user || *s->flash;
+}
+
+static void fill_record(const dbs_session_t *s, apr_pool_t *pool,
+                        dbs_record_t *rec)
+{
+    rec->user = s->user;
+    rec->data = dbs_data_encode(pool, s->data);
+    rec->flash = s->flash;
+    rec->csrf = s->csrf;
+    rec->created_at = s->created_at;
+    rec->active_at = s->active_at;
+}
+
+apr_status_t dbs_session_save(dbs_session_t *s, const dbs_store_t *st,
+                              const dbs_conn_t *c, apr_pool_t *pool,
+                              const dbs_policy_t *p, apr_int64_t now,
+                              apr_int64_t cookie_max_age,
+                              dbs_cookie_action_e *cookie, const char **err)
+{
+    dbs_record_t rec;
+    char old_hash[DBS_HASH_HEX_CHARS + 1];
+
+    *cookie = DBS_COOKIE_NONE;
+    if (s->deleted) {
+        if (dbs_store_delete(st, c, pool, s->id_hash, err) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        s->deleted = 0;
+        *cookie = DBS_COOKIE_CLEAR;
+    }
+    if (!s->loaded) {
+        /* Lazy: a row and a cookie only once something is stored. */
+        if (!s->changed || !has_content(s)) {
+            if (s->cookie_invalid) {
+                *cookie = DBS_COOKIE_CLEAR;
+            }
+            return APR_SUCCESS;
+        }
+        dbs_id_generate(s->id);
+        dbs_id_hash_hex(s->id, s->id_hash);
+        s->created_at = s->active_at = now;
+        s->csrf = dbs_token_generate(pool);
+        fill_record(s, pool, &rec);
+        if (dbs_store_insert(st, c, pool, s->id_hash, &rec,
+                             dbs_policy_row_expiry(p, now, now), err)
+            != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        s->loaded = 1;
+        s->changed = 0;
+        *cookie = DBS_COOKIE_SET;
+        return APR_SUCCESS;
+    }
+    if (s->rotate || s->changed) {
+        memcpy(old_hash, s->id_hash, sizeof(old_hash));
+        if (s->rotate) {
+            dbs_id_generate(s->id);
+            dbs_id_hash_hex(s->id, s->id_hash);
+        }
+        s->active_at = now;
+        fill_record(s, pool, &rec);
+        if (dbs_store_update(st, c, pool, old_hash, s->id_hash, &rec,
+                             dbs_policy_row_expiry(p, s->created_at, now), err)
+            != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        *cookie = s->rotate || cookie_max_age > 0 ? DBS_COOKIE_SET
+                                                  : DBS_COOKIE_NONE;
+        s->rotate = s->changed = 0;
+        return APR_SUCCESS;
+    }
+    if (dbs_policy_wants_extension(p, s->active_at, now)) {
+        s->active_at = now;
+        if (dbs_store_touch(st, c, pool, s->id_hash, now,
+                            dbs_policy_row_expiry(p, s->created_at, now), err)
+            != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        *cookie = cookie_max_age > 0 ? DBS_COOKIE_SET : DBS_COOKIE_NONE;
+    }
+    return APR_SUCCESS;
+}

@@ -1,0 +1,88 @@
+/*
+ * dbs_session: one request's view of its session, the write-back operations
+ * a response asks for, and what to store and which cookie to send.
+ *
+ * httpd-free: the glue hands in the header values and a database connection;
+ * this file decides (SPEC "How a handler writes", "Guarantees" 7).
+ */
+#ifndef DBS_SESSION_H
+#define DBS_SESSION_H
+
+#include "dbs_crypto.h"
+#include "dbs_policy.h"
+#include "dbs_store.h"
+
+/* Write-back operations of one response, in the SPEC's order of application.
+ * Each array holds the raw header values (char *), possibly several. */
+typedef enum {
+    DBS_OP_INVALIDATE = 0,
+    DBS_OP_CLEAR,
+    DBS_OP_UNSET,
+    DBS_OP_SET,
+    DBS_OP_USER,
+    DBS_OP_REGENERATE,
+    DBS_OP_FLASH,
+    DBS_OP_COUNT
+} dbs_op_e;
+
+/* Response header names, indexed by dbs_op_e. */
+extern const char *const dbs_op_headers[DBS_OP_COUNT];
+
+typedef struct {
+    apr_array_header_t *values[DBS_OP_COUNT];
+} dbs_writes_t;
+
+typedef enum {
+    DBS_COOKIE_NONE = 0, /* leave the client's cookie alone */
+    DBS_COOKIE_SET,      /* send a cookie for id */
+    DBS_COOKIE_CLEAR     /* expire the client's cookie */
+} dbs_cookie_action_e;
+
+typedef struct {
+    int loaded;              /* a live row was found for id */
+    int cookie_invalid;      /* a cookie came but did not lead to a live row */
+    unsigned char id[DBS_ID_BYTES];
+    char id_hash[DBS_HASH_HEX_CHARS + 1];
+    apr_table_t *data;
+    const char *user;        /* "" = none */
+    const char *flash;       /* stored form: %-encoded messages joined by & */
+    const char *csrf;        /* "" = none yet */
+    apr_int64_t created_at;
+    apr_int64_t active_at;
+    /* What this request changed. */
+    int changed;             /* data, user or flash */
+    int rotate;              /* a new ID: Regenerate or a change of user */
+    int deleted;             /* Invalidate: the loaded row goes */
+} dbs_session_t;
+
+void dbs_session_init(dbs_session_t *s, apr_pool_t *pool);
+
+/* Look the cookie's ID up (id NULL: no usable cookie). Expired rows are
+ * treated as absent. On a database error returns non-success. */
+apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
+                              const dbs_conn_t *c, apr_pool_t *pool,
+                              const unsigned char *id, const dbs_policy_t *p,
+                              apr_int64_t now, const char **err);
+
+/* Hand out the pending flash messages and drop them from the session. */
+const char *dbs_session_take_flash(dbs_session_t *s);
+
+dbs_writes_t *dbs_writes_make(apr_pool_t *pool);
+int dbs_writes_empty(const dbs_writes_t *w);
+
+/* Apply all writes of one response, or none: on a bad value or when the data
+ * would exceed max_size, s is untouched and *err says why. */
+apr_status_t dbs_session_apply(dbs_session_t *s, apr_pool_t *pool,
+                               const dbs_writes_t *w, apr_int64_t max_size,
+                               const char **err);
+
+/* Store what the request changed (inside the caller's transaction) and say
+ * what the cookie should do. With a cookie Max-Age, every write that extends
+ * the idle expiry also re-sends the cookie so that both move together. */
+apr_status_t dbs_session_save(dbs_session_t *s, const dbs_store_t *st,
+                              const dbs_conn_t *c, apr_pool_t *pool,
+                              const dbs_policy_t *p, apr_int64_t now,
+                              apr_int64_t cookie_max_age,
+                              dbs_cookie_action_e *cookie, const char **err);
+
+#endif

@@ -1,0 +1,399 @@
+/* dbs_store: see dbs_store.h. */
+#include "dbs_store.h"
+
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+
+typedef enum { KIND_SQLITE3 = 0, KIND_PGSQL, KIND_MYSQL, KIND_COUNT } kind_e;
+
+typedef enum {
+    STMT_LOAD = 0,
+    STMT_INSERT,
+    STMT_UPDATE,
+    STMT_TOUCH,
+    STMT_DELETE,
+    STMT_CLEANUP,
+    STMT_COUNT
+} stmt_e;
+
+struct dbs_store_t {
+    const char *sql[KIND_COUNT][STMT_COUNT];
+    const char *userdata_key;
+};
+
+/* What one connection has prepared for one store. */
+typedef struct {
+    apr_dbd_prepared_t *stmt[STMT_COUNT];
+    kind_e kind;
+    apr_int64_t lock_timeout; /* as last set on the connection, -1 unknown */
+} conn_state_t;
+
+#define COLUMNS "user_name, session_data, flash, csrf_token, created_at, active_at"
+
+/* Between SQLite write-lock attempts: short, as the holder is one request. */
+#define SQLITE_RETRY_SLEEP apr_time_from_msec(5)
+
+static int kind_of(const char *name, kind_e *kind)
+{
+    static const char *const names[KIND_COUNT] = {"sqlite3", "pgsql", "mysql"};
+    int i;
+
+    for (i = 0; i < KIND_COUNT; i++) {
+        if (name && strcmp(name, names[i]) == 0) {
+            *kind = (kind_e)i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int dbs_store_driver_supported(const char *name)
+{
+    kind_e kind;
+
+    return kind_of(name, &kind);
+}
+
+dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
+{
+    dbs_store_t *st = apr_pcalloc(pool, sizeof(*st));
+    int k;
+
+    for (k = 0; k < KIND_COUNT; k++) {
+        /* SQLite's transaction already holds the database write lock
+         * (BEGIN IMMEDIATE); the others lock the row. */
+        const char *lock = k == KIND_SQLITE3 ? "" : " FOR UPDATE";
+
+        st->sql[k][STMT_LOAD] = apr_psprintf(
+            pool, "SELECT " COLUMNS " FROM %s WHERE id_hash = %%s%s", table,
+            lock);
+        st->sql[k][STMT_INSERT] = apr_psprintf(
+            pool,
+            "INSERT INTO %s (id_hash, " COLUMNS ", expires_at) VALUES "
+            "(%%s, %%s, %%s, %%s, %%s, %%lld, %%lld, %%lld)",
+            table);
+        st->sql[k][STMT_UPDATE] = apr_psprintf(
+            pool,
+            "UPDATE %s SET id_hash = %%s, user_name = %%s, session_data = %%s, "
+            "flash = %%s, csrf_token = %%s, active_at = %%lld, "
+            "expires_at = %%lld WHERE id_hash = %%s",
+            table);
+        st->sql[k][STMT_TOUCH] = apr_psprintf(
+            pool,
+            "UPDATE %s SET active_at = %%lld, expires_at = %%lld "
+            "WHERE id_hash = %%s",
+            table);
+        st->sql[k][STMT_DELETE] =
+            apr_psprintf(pool, "DELETE FROM %s WHERE id_hash = %%s", table);
+        /* Bounded batches keep every cleanup lock short. */
+        st->sql[k][STMT_CLEANUP] =
+            k == KIND_MYSQL
+                ? apr_psprintf(pool,
+                               "DELETE FROM %s WHERE expires_at < %%lld "
+                               "LIMIT %%d",
+                               table)
+                : apr_psprintf(pool,
+                               "DELETE FROM %s WHERE id_hash IN (SELECT "
+                               "id_hash FROM %s WHERE expires_at < %%lld "
+                               "LIMIT %%d)",
+                               table, table);
+    }
+    st->userdata_key = apr_pstrcat(pool, "dbsession-statements:", table, NULL);
+    return st;
+}
+
+static const char *db_error(apr_pool_t *pool, const dbs_conn_t *c, int rv,
+                            const char *what)
+{
+    const char *msg = apr_dbd_error(c->driver, c->handle, rv);
+
+    return apr_psprintf(pool, "%s: %s", what, msg && *msg ? msg : "failed");
+}
+
+/* Prepared statements die with a reset connection: forget them so that the
+ * next use prepares them again. */
+static void forget_statements(const dbs_store_t *st, const dbs_conn_t *c)
+{
+    apr_pool_userdata_setn(NULL, st->userdata_key, NULL, c->pool);
+}
+
+static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
+                              conn_state_t **out, const char **err,
+                              apr_pool_t *pool)
+{
+    static apr_uint32_t generation;
+    conn_state_t *state = NULL;
+    kind_e kind;
+    int i;
+
+    apr_pool_userdata_get((void **)&state, st->userdata_key, c->pool);
+    if (state) {
+        *out = state;
+        return APR_SUCCESS;
+    }
+    if (!kind_of(apr_dbd_name(c->driver), &kind)) {
+        *err = apr_psprintf(pool, "apr_dbd driver %s is not supported "
+                            "(use sqlite3, pgsql or mysql)",
+                            apr_dbd_name(c->driver));
+        return APR_ENOTIMPL;
+    }
+    state = apr_pcalloc(c->pool, sizeof(*state));
+    state->kind = kind;
+    state->lock_timeout = -1;
+    for (i = 0; i < STMT_COUNT; i++) {
+        /* A fresh label each time: re-preparing on a connection that still
+         * has the old statement must not collide with it. */
+        const char *label = apr_psprintf(c->pool, "dbsession_%d_%u", i,
+                                         apr_atomic_inc32(&generation));
+        int rv = apr_dbd_prepare(c->driver, c->pool, c->handle,
+                                 st->sql[kind][i], label, &state->stmt[i]);
+        if (rv != 0) {
+            *err = db_error(pool, c, rv, "preparing statements");
+            return APR_EGENERAL;
+        }
+    }
+    apr_pool_userdata_setn(state, st->userdata_key, NULL, c->pool);
+    *out = state;
+    return APR_SUCCESS;
+}
+
+static apr_status_t run_query(const dbs_store_t *st, const dbs_conn_t *c,
+                              apr_pool_t *pool, stmt_e which,
+                              const char **values, int nvalues, int *nrows,
+                              const char **err)
+{
+    conn_state_t *state;
+    int rv, rows = 0;
+
+    if (get_state(st, c, &state, err, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    rv = apr_dbd_pquery(c->driver, pool, c->handle, &rows, state->stmt[which],
+                        nvalues, values);
+    if (rv != 0) {
+        *err = db_error(pool, c, rv, "writing the session");
+        forget_statements(st, c);
+        return APR_EGENERAL;
+    }
+    if (nrows) {
+        *nrows = rows;
+    }
+    return APR_SUCCESS;
+}
+
+static const char *i64(apr_pool_t *pool, apr_int64_t v)
+{
+    return apr_psprintf(pool, "%" APR_INT64_T_FMT, v);
+}
+
+/* Session-level lock wait, set only when it changes (one round trip saved
+ * per request). */
+static apr_status_t set_lock_timeout(const dbs_conn_t *c, apr_pool_t *pool,
+                                     conn_state_t *state,
+                                     apr_int64_t seconds, const char **err)
+{
+    const char *sql;
+    int rows, rv;
+
+    if (state->kind == KIND_SQLITE3 || state->lock_timeout == seconds) {
+        return APR_SUCCESS;
+    }
+    if (state->kind == KIND_PGSQL) {
+        sql = apr_psprintf(pool, "SET lock_timeout = %" APR_INT64_T_FMT,
+                           seconds * 1000);
+    }
+    else {
+        /* InnoDB counts whole seconds and needs at least 1. */
+        sql = apr_psprintf(pool,
+                           "SET SESSION innodb_lock_wait_timeout = %" APR_INT64_T_FMT,
+                           seconds > 0 ? seconds : 1);
+    }
+    rv = apr_dbd_query(c->driver, c->handle, &rows, sql);
+    if (rv != 0) {
+        *err = db_error(pool, c, rv, "setting the lock timeout");
+        return APR_EGENERAL;
+    }
+    state->lock_timeout = seconds;
+    return APR_SUCCESS;
+}
+
+apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
+                             apr_pool_t *pool, apr_int64_t lock_timeout,
+                             apr_dbd_transaction_t **txn, dbs_fail_e *fail,
+                             const char **err)
+{
+    apr_time_t deadline = apr_time_now() + apr_time_from_sec(lock_timeout);
+    conn_state_t *state;
+    int rv;
+
+    *fail = DBS_FAIL_DATABASE;
+    if (get_state(st, c, &state, err, pool) != APR_SUCCESS
+        || set_lock_timeout(c, pool, state, lock_timeout, err) != APR_SUCCESS) {
+        forget_statements(st, c);
+        return APR_EGENERAL;
+    }
+    for (;;) {
+        *txn = NULL;
+        rv = apr_dbd_transaction_start(c->driver, pool, c->handle, txn);
+        if (rv == 0) {
+            *fail = DBS_FAIL_NONE;
+            return APR_SUCCESS;
+        }
+        *err = db_error(pool, c, rv, "beginning the transaction");
+        if (*txn) {
+            /* Clears the driver's half-begun transaction state. */
+            apr_dbd_transaction_mode_set(c->driver, *txn,
+                                         APR_DBD_TRANSACTION_ROLLBACK);
+            apr_dbd_transaction_end(c->driver, pool, *txn);
+            *txn = NULL;
+        }
+        /* SQLite reports a held write lock as SQLITE_BUSY (5): we wait for
+         * it ourselves so that DBSessionLockTimeout, not the driver, decides. */
+        if (state->kind != KIND_SQLITE3 || rv != 5) {
+            forget_statements(st, c);
+            return APR_EGENERAL;
+        }
+        if (apr_time_now() >= deadline) {
+            *fail = DBS_FAIL_LOCK_TIMEOUT;
+            return APR_TIMEUP;
+        }
+        apr_sleep(SQLITE_RETRY_SLEEP);
+    }
+}
+
+apr_status_t dbs_store_end(const dbs_conn_t *c, apr_pool_t *pool,
+                           apr_dbd_transaction_t *txn, int commit,
+                           const char **err)
+{
+    int rv;
+
+    apr_dbd_transaction_mode_set(c->driver, txn,
+                                 commit ? APR_DBD_TRANSACTION_COMMIT
+                                        : APR_DBD_TRANSACTION_ROLLBACK);
+    rv = apr_dbd_transaction_end(c->driver, pool, txn);
+    if (rv != 0) {
+        *err = db_error(pool, c, rv, commit ? "commit" : "rollback");
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t dbs_store_load(const dbs_store_t *st, const dbs_conn_t *c,
+                            apr_pool_t *pool, const char *id_hash,
+                            dbs_record_t *rec, int *found, const char **err)
+{
+    conn_state_t *state;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *values[1];
+    int rv;
+
+    *found = 0;
+    if (get_state(st, c, &state, err, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    values[0] = id_hash;
+    rv = apr_dbd_pselect(c->driver, pool, c->handle, &res,
+                         state->stmt[STMT_LOAD], 0, 1, values);
+    if (rv != 0) {
+        *err = db_error(pool, c, rv, "loading the session");
+        forget_statements(st, c);
+        return APR_EGENERAL;
+    }
+    /* Read every row: drivers keep the statement busy until the end. */
+    while (apr_dbd_get_row(c->driver, pool, res, &row, -1) == 0) {
+        const char *v;
+        int i;
+
+        if (*found) {
+            continue;
+        }
+        for (i = 0; i < 6; i++) {
+            v = apr_dbd_get_entry(c->driver, row, i);
+            v = apr_pstrdup(pool, v ? v : "");
+            switch (i) {
+            case 0: rec->user = v; break;
+            case 1: rec->data = v; break;
+            case 2: rec->flash = v; break;
+            case 3: rec->csrf = v; break;
+            case 4: rec->created_at = apr_atoi64(v); break;
+            default: rec->active_at = apr_atoi64(v); break;
+            }
+        }
+        *found = 1;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t dbs_store_insert(const dbs_store_t *st, const dbs_conn_t *c,
+                              apr_pool_t *pool, const char *id_hash,
+                              const dbs_record_t *rec, apr_int64_t expires_at,
+                              const char **err)
+{
+    const char *values[8];
+
+    values[0] = id_hash;
+    values[1] = rec->user;
+    values[2] = rec->data;
+    values[3] = rec->flash;
+    values[4] = rec->csrf;
+    values[5] = i64(pool, rec->created_at);
+    values[6] = i64(pool, rec->active_at);
+    values[7] = i64(pool, expires_at);
+    return run_query(st, c, pool, STMT_INSERT, values, 8, NULL, err);
+}
+
+apr_status_t dbs_store_update(const dbs_store_t *st, const dbs_conn_t *c,
+                              apr_pool_t *pool, const char *old_hash,
+                              const char *new_hash, const dbs_record_t *rec,
+                              apr_int64_t expires_at, const char **err)
+{
+    const char *values[8];
+
+    values[0] = new_hash;
+    values[1] = rec->user;
+    values[2] = rec->data;
+    values[3] = rec->flash;
+    values[4] = rec->csrf;
+    values[5] = i64(pool, rec->active_at);
+    values[6] = i64(pool, expires_at);
+    values[7] = old_hash;
+    return run_query(st, c, pool, STMT_UPDATE, values, 8, NULL, err);
+}
+
+apr_status_t dbs_store_touch(const dbs_store_t *st, const dbs_conn_t *c,
+                             apr_pool_t *pool, const char *id_hash,
+                             apr_int64_t active_at, apr_int64_t expires_at,
+                             const char **err)
+{
+    const char *values[3];
+
+    values[0] = i64(pool, active_at);
+    values[1] = i64(pool, expires_at);
+    values[2] = id_hash;
+    return run_query(st, c, pool, STMT_TOUCH, values, 3, NULL, err);
+}
+
+apr_status_t dbs_store_delete(const dbs_store_t *st, const dbs_conn_t *c,
+                              apr_pool_t *pool, const char *id_hash,
+                              const char **err)
+{
+    const char *values[1];
+
+    values[0] = id_hash;
+    return run_query(st, c, pool, STMT_DELETE, values, 1, NULL, err);
+}
+
+apr_status_t dbs_store_cleanup(const dbs_store_t *st, const dbs_conn_t *c,
+                               apr_pool_t *pool, apr_int64_t now, int limit,
+                               int *deleted, const char **err)
+{
+    const char *values[2];
+
+    values[0] = i64(pool, now);
+    values[1] = apr_itoa(pool, limit);
+    return run_query(st, c, pool, STMT_CLEANUP, values, 2, deleted, err);
+}

@@ -1,0 +1,84 @@
+/*
+ * dbs_store: the session table through apr_dbd, one SQL dialect per driver
+ * (sqlite3, pgsql, mysql). httpd-free: it takes a connection, not a request.
+ *
+ * Statements are prepared once per database connection, on its first use,
+ * and kept in the connection's pool. After any failed statement they are
+ * forgotten and prepared again on the next use: a PostgreSQL connection that
+ * libpq reset behind mod_dbd's back has lost its server-side statements.
+ */
+#ifndef DBS_STORE_H
+#define DBS_STORE_H
+
+#include <apr_dbd.h>
+#include <apr_pools.h>
+
+typedef struct dbs_store_t dbs_store_t;
+
+/* One pooled database connection (mod_dbd's ap_dbd_t, seen from the core). */
+typedef struct {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_pool_t *pool; /* lives as long as the connection */
+} dbs_conn_t;
+
+/* One row of the session table. Empty strings mean "none". */
+typedef struct {
+    const char *user;
+    const char *data; /* form-urlencoded, see dbs_codec.h */
+    const char *flash;
+    const char *csrf;
+    apr_int64_t created_at;
+    apr_int64_t active_at;
+} dbs_record_t;
+
+/* How a begin failed: the caller answers 503 either way, Retry-After and
+ * the log line differ. */
+typedef enum {
+    DBS_FAIL_NONE = 0,
+    DBS_FAIL_DATABASE,
+    DBS_FAIL_LOCK_TIMEOUT
+} dbs_fail_e;
+
+dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table);
+
+/* Whether apr_dbd driver `name` is one we speak. */
+int dbs_store_driver_supported(const char *name);
+
+/* Begin the request's transaction; waits at most lock_timeout seconds for
+ * a SQLite write lock, and sets the row-lock wait for PostgreSQL/MySQL. */
+apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
+                             apr_pool_t *pool, apr_int64_t lock_timeout,
+                             apr_dbd_transaction_t **txn, dbs_fail_e *fail,
+                             const char **err);
+apr_status_t dbs_store_end(const dbs_conn_t *c, apr_pool_t *pool,
+                           apr_dbd_transaction_t *txn, int commit,
+                           const char **err);
+
+/* Load and lock the row of id_hash. *found is 0 when there is none. */
+apr_status_t dbs_store_load(const dbs_store_t *st, const dbs_conn_t *c,
+                            apr_pool_t *pool, const char *id_hash,
+                            dbs_record_t *rec, int *found, const char **err);
+apr_status_t dbs_store_insert(const dbs_store_t *st, const dbs_conn_t *c,
+                              apr_pool_t *pool, const char *id_hash,
+                              const dbs_record_t *rec, apr_int64_t expires_at,
+                              const char **err);
+/* Write the whole row, possibly under a new id_hash (rotation). */
+apr_status_t dbs_store_update(const dbs_store_t *st, const dbs_conn_t *c,
+                              apr_pool_t *pool, const char *old_hash,
+                              const char *new_hash, const dbs_record_t *rec,
+                              apr_int64_t expires_at, const char **err);
+/* Only the idle extension. */
+apr_status_t dbs_store_touch(const dbs_store_t *st, const dbs_conn_t *c,
+                             apr_pool_t *pool, const char *id_hash,
+                             apr_int64_t active_at, apr_int64_t expires_at,
+                             const char **err);
+apr_status_t dbs_store_delete(const dbs_store_t *st, const dbs_conn_t *c,
+                              apr_pool_t *pool, const char *id_hash,
+                              const char **err);
+/* Delete at most `limit` rows expired before now; *deleted says how many. */
+apr_status_t dbs_store_cleanup(const dbs_store_t *st, const dbs_conn_t *c,
+                               apr_pool_t *pool, apr_int64_t now, int limit,
+                               int *deleted, const char **err);
+
+#endif

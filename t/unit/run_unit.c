@@ -1,0 +1,50 @@
+/* The unit test runner: every core suite, one process. */
+#include "unit.h"
+#include "dbs_crypto.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <apr_dbd.h>
+#include <apr_general.h>
+
+apr_pool_t *unit_pool;
+static apr_pool_t *root_pool;
+
+void unit_pool_setup(void)
+{
+    apr_pool_create(&unit_pool, root_pool);
+}
+
+void unit_pool_teardown(void)
+{
+    apr_pool_destroy(unit_pool);
+    unit_pool = NULL;
+}
+
+int main(void)
+{
+    SRunner *runner;
+    int failed;
+
+    apr_initialize();
+    apr_pool_create(&root_pool, NULL);
+    apr_dbd_init(root_pool);
+    if (dbs_crypto_init() != APR_SUCCESS) {
+        fprintf(stderr, "libsodium failed to initialise\n");
+        return EXIT_FAILURE;
+    }
+    runner = srunner_create(crypto_suite());
+    srunner_add_suite(runner, codec_suite());
+    srunner_add_suite(runner, parse_suite());
+    srunner_add_suite(runner, policy_suite());
+    srunner_add_suite(runner, config_suite());
+    srunner_add_suite(runner, store_suite());
+    srunner_add_suite(runner, session_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    apr_pool_destroy(root_pool);
+    apr_terminate();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

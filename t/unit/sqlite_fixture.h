@@ -1,0 +1,13 @@
+/* A real SQLite database (in memory) through apr_dbd, with dbd_schema.sql. */
+#ifndef DBS_SQLITE_FIXTURE_H
+#define DBS_SQLITE_FIXTURE_H
+
+#include "dbs_store.h"
+
+extern dbs_conn_t unit_conn;
+void sqlite_setup(void);
+void sqlite_teardown(void);
+/* The single integer a query returns. */
+long long sqlite_count(const char *sql);
+
+#endif

@@ -1,0 +1,306 @@
+/* dbs_session: write-back operations in SPEC order, all-or-nothing, and
+ * what gets stored and which cookie is sent, on a real SQLite. */
+#include "unit.h"
+#include "sqlite_fixture.h"
+#include "dbs_session.h"
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+static dbs_store_t *store;
+static const dbs_policy_t policy = {100, 1000, 10};
+
+static void setup(void)
+{
+    sqlite_setup();
+    store = dbs_store_make(unit_pool, "dbsession");
+}
+
+static dbs_writes_t *writes(dbs_op_e op, const char *value)
+{
+    dbs_writes_t *w = dbs_writes_make(unit_pool);
+
+    APR_ARRAY_PUSH(w->values[op], const char *) = value;
+    return w;
+}
+
+static void add(dbs_writes_t *w, dbs_op_e op, const char *value)
+{
+    APR_ARRAY_PUSH(w->values[op], const char *) = value;
+}
+
+static dbs_cookie_action_e save(dbs_session_t *s, apr_int64_t now)
+{
+    dbs_cookie_action_e cookie;
+    const char *err = NULL;
+
+    ck_assert_int_eq(dbs_session_save(s, store, &unit_conn, unit_pool, &policy,
+                                      now, 0, &cookie, &err),
+                     APR_SUCCESS);
+    return cookie;
+}
+
+static void load(dbs_session_t *s, const unsigned char *id, apr_int64_t now)
+{
+    const char *err = NULL;
+
+    dbs_session_init(s, unit_pool);
+    ck_assert_int_eq(dbs_session_load(s, store, &unit_conn, unit_pool, id,
+                                      &policy, now, &err),
+                     APR_SUCCESS);
+}
+
+static long long rows(void)
+{
+    return sqlite_count("SELECT count(*) FROM dbsession");
+}
+
+START_TEST(lazy_no_row_without_data)
+{
+    dbs_session_t s;
+
+    load(&s, NULL, 1000);
+    ck_assert_int_eq(save(&s, 1000), DBS_COOKIE_NONE);
+    ck_assert_int_eq(rows(), 0);
+    /* Clearing an empty session stores nothing either. */
+    ck_assert_int_eq(dbs_session_apply(&s, unit_pool,
+                                       writes(DBS_OP_CLEAR, "1"), 65536,
+                                       &(const char *){NULL}),
+                     APR_SUCCESS);
+    ck_assert_int_eq(save(&s, 1000), DBS_COOKIE_NONE);
+    ck_assert_int_eq(rows(), 0);
+}
+END_TEST
+
+START_TEST(create_then_load)
+{
+    dbs_session_t s, again;
+    const char *err;
+    unsigned char id[DBS_ID_BYTES];
+
+    load(&s, NULL, 1000);
+    ck_assert_int_eq(dbs_session_apply(&s, unit_pool,
+                                       writes(DBS_OP_SET, "cart=apple%2C+pear"),
+                                       65536, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(save(&s, 1000), DBS_COOKIE_SET);
+    ck_assert_int_eq(rows(), 1);
+    ck_assert_int_eq(strlen(s.csrf), 43);
+    memcpy(id, s.id, DBS_ID_BYTES);
+
+    load(&again, id, 1050);
+    ck_assert(again.loaded);
+    ck_assert_str_eq(apr_table_get(again.data, "cart"), "apple, pear");
+    ck_assert_str_eq(again.csrf, s.csrf);
+    /* Read-only within the extension delay: nothing written, no cookie. */
+    ck_assert_int_eq(save(&again, 1005), DBS_COOKIE_NONE);
+    ck_assert_int_eq(sqlite_count("SELECT active_at FROM dbsession"), 1000);
+    /* After the delay the idle extension is written. */
+    load(&again, id, 1050);
+    ck_assert_int_eq(save(&again, 1050), DBS_COOKIE_NONE);
+    ck_assert_int_eq(sqlite_count("SELECT active_at FROM dbsession"), 1050);
+    ck_assert_int_eq(sqlite_count("SELECT expires_at FROM dbsession"), 1150);
+}
+END_TEST
+
+START_TEST(expired_and_unknown_are_not_adopted)
+{
+    dbs_session_t s;
+    const char *err;
+    unsigned char id[DBS_ID_BYTES], unknown[DBS_ID_BYTES];
+
+    load(&s, NULL, 1000);
+    dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=1"), 65536, &err);
+    save(&s, 1000);
+    memcpy(id, s.id, DBS_ID_BYTES);
+
+    load(&s, id, 1101); /* idle 100 passed */
+    ck_assert(!s.loaded);
+    ck_assert(s.cookie_invalid);
+    ck_assert(apr_is_empty_table(s.data));
+    ck_assert_int_eq(save(&s, 1101), DBS_COOKIE_CLEAR);
+
+    dbs_id_generate(unknown);
+    load(&s, unknown, 1000);
+    ck_assert(!s.loaded);
+    ck_assert(s.cookie_invalid);
+}
+END_TEST
+
+START_TEST(order_and_atomicity)
+{
+    dbs_session_t s;
+    dbs_writes_t *w = dbs_writes_make(unit_pool);
+    const char *err = NULL;
+
+    load(&s, NULL, 1000);
+    dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=1&b=2&c=3"), 65536,
+                      &err);
+    /* Clear runs before Set, Unset before Set: whatever the header order. */
+    add(w, DBS_OP_SET, "d=4");
+    add(w, DBS_OP_UNSET, "d");
+    add(w, DBS_OP_CLEAR, "1");
+    ck_assert_int_eq(dbs_session_apply(&s, unit_pool, w, 65536, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(apr_table_get(s.data, "a"));
+    ck_assert_str_eq(apr_table_get(s.data, "d"), "4");
+
+    /* One bad item: nothing at all is applied. */
+    w = dbs_writes_make(unit_pool);
+    add(w, DBS_OP_SET, "e=5");
+    add(w, DBS_OP_UNSET, "d");
+    add(w, DBS_OP_SET, "bad-key=1");
+    ck_assert_int_eq(dbs_session_apply(&s, unit_pool, w, 65536, &err),
+                     APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "X-DBSession-Set"));
+    ck_assert_str_eq(apr_table_get(s.data, "d"), "4");
+    ck_assert_ptr_null(apr_table_get(s.data, "e"));
+
+    ck_assert_int_eq(dbs_session_apply(&s, unit_pool,
+                                       writes(DBS_OP_CLEAR, "yes"), 65536,
+                                       &err),
+                     APR_EINVAL);
+    ck_assert_int_eq(dbs_session_apply(&s, unit_pool,
+                                       writes(DBS_OP_SET, "x=%zz"), 65536,
+                                       &err),
+                     APR_EINVAL);
+    ck_assert_str_eq(apr_table_get(s.data, "d"), "4");
+}
+END_TEST
+
+START_TEST(max_size)
+{
+    dbs_session_t s;
+    const char *err = NULL;
+    char *big = apr_pstrcat(unit_pool, "a=", apr_psprintf(unit_pool, "%0300d", 7),
+                            NULL);
+
+    load(&s, NULL, 1000);
+    ck_assert_int_eq(
+        dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, big), 256, &err),
+        APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "DBSessionMaxSize"));
+    ck_assert(apr_is_empty_table(s.data));
+    ck_assert_int_eq(
+        dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, big), 400, &err),
+        APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(user_change_and_regenerate_rotate)
+{
+    dbs_session_t s;
+    const char *err;
+    unsigned char first[DBS_ID_BYTES], second[DBS_ID_BYTES];
+
+    load(&s, NULL, 1000);
+    dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=1"), 65536, &err);
+    save(&s, 1000);
+    memcpy(first, s.id, DBS_ID_BYTES);
+
+    load(&s, first, 1001);
+    dbs_session_apply(&s, unit_pool, writes(DBS_OP_USER, "alice%40example"),
+                      65536, &err);
+    ck_assert_int_eq(save(&s, 1001), DBS_COOKIE_SET);
+    ck_assert(memcmp(first, s.id, DBS_ID_BYTES) != 0);
+    memcpy(second, s.id, DBS_ID_BYTES);
+
+    load(&s, first, 1002);
+    ck_assert(!s.loaded); /* the old ID died at once */
+    load(&s, second, 1002);
+    ck_assert(s.loaded);
+    ck_assert_str_eq(s.user, "alice@example");
+    ck_assert_str_eq(apr_table_get(s.data, "a"), "1");
+
+    /* The same user again is no change: no rotation. */
+    dbs_session_apply(&s, unit_pool, writes(DBS_OP_USER, "alice%40example"),
+                      65536, &err);
+    ck_assert(!s.rotate);
+
+    dbs_session_apply(&s, unit_pool, writes(DBS_OP_REGENERATE, "1"), 65536,
+                      &err);
+    ck_assert_int_eq(save(&s, 1003), DBS_COOKIE_SET);
+    load(&s, second, 1003);
+    ck_assert(!s.loaded);
+    ck_assert_int_eq(rows(), 1);
+}
+END_TEST
+
+START_TEST(invalidate)
+{
+    dbs_session_t s;
+    const char *err;
+    unsigned char id[DBS_ID_BYTES];
+    dbs_writes_t *w;
+
+    load(&s, NULL, 1000);
+    dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=1"), 65536, &err);
+    save(&s, 1000);
+    memcpy(id, s.id, DBS_ID_BYTES);
+
+    load(&s, id, 1001);
+    dbs_session_apply(&s, unit_pool, writes(DBS_OP_INVALIDATE, "1"), 65536,
+                      &err);
+    ck_assert_int_eq(save(&s, 1001), DBS_COOKIE_CLEAR);
+    ck_assert_int_eq(rows(), 0);
+
+    /* Invalidate + Set in one response: a fresh session. */
+    load(&s, NULL, 1000);
+    dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=1"), 65536, &err);
+    save(&s, 1000);
+    memcpy(id, s.id, DBS_ID_BYTES);
+    load(&s, id, 1001);
+    w = writes(DBS_OP_SET, "b=2");
+    add(w, DBS_OP_INVALIDATE, "1");
+    dbs_session_apply(&s, unit_pool, w, 65536, &err);
+    ck_assert_int_eq(save(&s, 1001), DBS_COOKIE_SET);
+    ck_assert(memcmp(id, s.id, DBS_ID_BYTES) != 0);
+    ck_assert_int_eq(rows(), 1);
+    memcpy(id, s.id, DBS_ID_BYTES);
+    load(&s, id, 1002);
+    ck_assert_ptr_null(apr_table_get(s.data, "a"));
+    ck_assert_str_eq(apr_table_get(s.data, "b"), "2");
+}
+END_TEST
+
+START_TEST(flash_is_consumed)
+{
+    dbs_session_t s;
+    const char *err;
+    unsigned char id[DBS_ID_BYTES];
+    dbs_writes_t *w;
+
+    load(&s, NULL, 1000);
+    w = writes(DBS_OP_FLASH, "Saved%2C%20thanks");
+    add(w, DBS_OP_FLASH, "two, three");
+    dbs_session_apply(&s, unit_pool, w, 65536, &err);
+    save(&s, 1000);
+    memcpy(id, s.id, DBS_ID_BYTES);
+
+    load(&s, id, 1001);
+    ck_assert_str_eq(dbs_session_take_flash(&s), "Saved%2C%20thanks&two&three");
+    ck_assert_str_eq(dbs_session_take_flash(&s), "");
+    save(&s, 1001);
+    load(&s, id, 1002);
+    ck_assert_str_eq(s.flash, "");
+}
+END_TEST
+
+Suite *session_suite(void)
+{
+    Suite *s = suite_create("dbs_session");
+    TCase *tc = tcase_create("session");
+
+    tcase_add_checked_fixture(tc, setup, sqlite_teardown);
+    tcase_add_test(tc, lazy_no_row_without_data);
+    tcase_add_test(tc, create_then_load);
+    tcase_add_test(tc, expired_and_unknown_are_not_adopted);
+    tcase_add_test(tc, order_and_atomicity);
+    tcase_add_test(tc, max_size);
+    tcase_add_test(tc, user_change_and_regenerate_rotate);
+    tcase_add_test(tc, invalidate);
+    tcase_add_test(tc, flash_is_consumed);
+    suite_add_tcase(s, tc);
+    return s;
+}

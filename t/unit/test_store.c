@@ -1,0 +1,152 @@
+/* dbs_store against a real SQLite through apr_dbd. */
+#include "unit.h"
+#include "sqlite_fixture.h"
+#include "dbs_store.h"
+
+#include <string.h>
+
+#define H1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define H2 "2222222222222222222222222222222222222222222222222222222222222222"
+
+static dbs_store_t *store;
+
+static void setup(void)
+{
+    sqlite_setup();
+    store = dbs_store_make(unit_pool, "dbsession");
+}
+
+static dbs_record_t record(const char *data)
+{
+    dbs_record_t r = {"alice", data, "", "tok", 1000, 1100};
+
+    return r;
+}
+
+START_TEST(insert_load_update_delete)
+{
+    dbs_record_t rec = record("a=1"), got;
+    apr_dbd_transaction_t *txn;
+    dbs_fail_e fail;
+    const char *err = NULL;
+    int found;
+
+    ck_assert_int_eq(dbs_store_begin(store, &unit_conn, unit_pool, 1, &txn,
+                                     &fail, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(
+        dbs_store_insert(store, &unit_conn, unit_pool, H1, &rec, 5000, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(
+        dbs_store_load(store, &unit_conn, unit_pool, H1, &got, &found, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(found, 1);
+    ck_assert_str_eq(got.user, "alice");
+    ck_assert_str_eq(got.data, "a=1");
+    ck_assert_str_eq(got.csrf, "tok");
+    ck_assert_int_eq(got.created_at, 1000);
+    ck_assert_int_eq(got.active_at, 1100);
+
+    /* Rotation: the row moves to H2, H1 is gone. */
+    rec.data = "a=2";
+    rec.active_at = 1200;
+    ck_assert_int_eq(dbs_store_update(store, &unit_conn, unit_pool, H1, H2,
+                                      &rec, 6000, &err),
+                     APR_SUCCESS);
+    dbs_store_load(store, &unit_conn, unit_pool, H1, &got, &found, &err);
+    ck_assert_int_eq(found, 0);
+    dbs_store_load(store, &unit_conn, unit_pool, H2, &got, &found, &err);
+    ck_assert_int_eq(found, 1);
+    ck_assert_str_eq(got.data, "a=2");
+    ck_assert_int_eq(got.created_at, 1000);
+
+    ck_assert_int_eq(dbs_store_touch(store, &unit_conn, unit_pool, H2, 1300,
+                                     7000, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(sqlite_count("SELECT expires_at FROM dbsession"), 7000);
+    ck_assert_int_eq(
+        dbs_store_delete(store, &unit_conn, unit_pool, H2, &err), APR_SUCCESS);
+    ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 0);
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, txn, 1, &err),
+                     APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(rollback_leaves_nothing)
+{
+    dbs_record_t rec = record("a=1");
+    apr_dbd_transaction_t *txn;
+    dbs_fail_e fail;
+    const char *err;
+
+    dbs_store_begin(store, &unit_conn, unit_pool, 1, &txn, &fail, &err);
+    dbs_store_insert(store, &unit_conn, unit_pool, H1, &rec, 5000, &err);
+    ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 1);
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, txn, 0, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 0);
+}
+END_TEST
+
+START_TEST(cleanup_in_batches)
+{
+    dbs_record_t rec = record("");
+    const char *err;
+    int i, deleted = -1;
+    char hash[65];
+
+    for (i = 0; i < 5; i++) {
+        memset(hash, 'a' + i, 64);
+        hash[64] = '\0';
+        dbs_store_insert(store, &unit_conn, unit_pool, hash, &rec,
+                         i < 4 ? 100 : 900, &err);
+    }
+    ck_assert_int_eq(dbs_store_cleanup(store, &unit_conn, unit_pool, 500, 3,
+                                       &deleted, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(deleted, 3);
+    dbs_store_cleanup(store, &unit_conn, unit_pool, 500, 3, &deleted, &err);
+    ck_assert_int_eq(deleted, 1);
+    ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 1);
+}
+END_TEST
+
+START_TEST(errors_are_reported_and_recovered)
+{
+    dbs_store_t *missing = dbs_store_make(unit_pool, "no_such_table");
+    dbs_record_t got;
+    const char *err = NULL;
+    int found;
+    apr_dbd_transaction_t *txn;
+    dbs_fail_e fail;
+
+    ck_assert_int_ne(dbs_store_begin(missing, &unit_conn, unit_pool, 1, &txn,
+                                     &fail, &err),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_int_eq(fail, DBS_FAIL_DATABASE);
+    ck_assert_ptr_nonnull(strstr(err, "no_such_table"));
+    /* The good store still works on the same connection. */
+    ck_assert_int_eq(
+        dbs_store_load(store, &unit_conn, unit_pool, H1, &got, &found, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(found, 0);
+    ck_assert(dbs_store_driver_supported("pgsql"));
+    ck_assert(dbs_store_driver_supported("mysql"));
+    ck_assert(!dbs_store_driver_supported("odbc"));
+}
+END_TEST
+
+Suite *store_suite(void)
+{
+    Suite *s = suite_create("dbs_store");
+    TCase *tc = tcase_create("sqlite3");
+
+    tcase_add_checked_fixture(tc, setup, sqlite_teardown);
+    tcase_add_test(tc, insert_load_update_delete);
+    tcase_add_test(tc, rollback_leaves_nothing);
+    tcase_add_test(tc, cleanup_in_batches);
+    tcase_add_test(tc, errors_are_reported_and_recovered);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,21 @@
+/* One Check suite per core source file; run_unit.c runs them all. */
+#ifndef DBS_UNIT_H
+#define DBS_UNIT_H
+
+#include <check.h>
+#include <apr_pools.h>
+
+Suite *crypto_suite(void);
+Suite *codec_suite(void);
+Suite *parse_suite(void);
+Suite *policy_suite(void);
+Suite *config_suite(void);
+Suite *store_suite(void);
+Suite *session_suite(void);
+
+/* A pool per test, made in a fixture. */
+extern apr_pool_t *unit_pool;
+void unit_pool_setup(void);
+void unit_pool_teardown(void);
+
+#endif
