@@ -141,7 +141,7 @@ const char *dbs_parse_assignments(apr_pool_t *pool, const char *value,
     int i;
 
     for (i = 0; i < items->nelts; i++) {
-        char *key, *val;
+        char *key = NULL, *val = NULL;
         const char *err = parse_pair(pool, APR_ARRAY_IDX(items, i, char *),
                                      &key, &val);
         if (err) {

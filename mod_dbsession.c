@@ -1,0 +1,1050 @@
+/*
+ * mod_dbsession: server-side sessions in SQL, one transaction per request.
+ *
+ * This file is the httpd glue. It reads as the life of a request:
+ *
+ *   header_parser    open: begin the transaction on the request's mod_dbd
+ *                    connection, load and lock the session, expose it
+ *   output filter    before the headers go out: apply X-DBSession-* writes,
+ *                    store them (still uncommitted), decide the cookie
+ *   log_transaction  commit or roll back by the final status
+ *
+ * Everything that needs no httpd (crypto, encoding, policy, SQL) is in src/.
+ * The contract is SPEC.md; the README documents it for users.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+
+#include "apr_dbd.h"
+#include "apr_optional.h"
+#include "apr_strings.h"
+
+#include "mod_dbd.h"
+#include "mod_dbsession.h"
+
+#include "dbs_codec.h"
+#include "dbs_config.h"
+#include "dbs_crypto.h"
+#include "dbs_session.h"
+#include "dbs_store.h"
+
+module AP_MODULE_DECLARE_DATA dbsession_module;
+APLOG_USE_MODULE(dbsession);
+
+#define FILTER_NAME   "DBSESSION"
+#define RETRY_AFTER   "1"
+#define CLEANUP_BATCH 500
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+
+typedef struct {
+    dbs_server_config_t core;
+    /* Directory configs that this server's sections set, for the checks. */
+    apr_array_header_t *scopes;
+    const char *enabled_at; /* first "DBSession On" of this server */
+    /* Made in post_config from the merged, resolved config. */
+    dbs_server_config_t resolved;
+    dbs_store_t *store;
+} server_conf_t;
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+static void *create_server_conf(apr_pool_t *pool, server_rec *s)
+{
+    server_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
+
+    conf->core = *dbs_server_config_make(pool);
+    conf->scopes = apr_array_make(pool, 4, sizeof(dbs_dir_config_t *));
+    return conf;
+}
+
+static void *merge_server_conf(apr_pool_t *pool, void *basev, void *addv)
+{
+    server_conf_t *base = basev, *add = addv;
+    server_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
+
+    conf->core = *dbs_server_config_merge(pool, &base->core, &add->core);
+    conf->scopes = add->scopes;
+    conf->enabled_at = add->enabled_at;
+    return conf;
+}
+
+static void *create_dir_conf(apr_pool_t *pool, char *dir)
+{
+    return dbs_dir_config_make(pool);
+}
+
+static void *merge_dir_conf(apr_pool_t *pool, void *base, void *add)
+{
+    return dbs_dir_config_merge(pool, base, add);
+}
+
+static const char *where(cmd_parms *cmd)
+{
+    return apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                        cmd->directive->line_num);
+}
+
+/* Remember each section our directives touch, for check_config. */
+static void note_scope(cmd_parms *cmd, dbs_dir_config_t *dconf)
+{
+    server_conf_t *sconf =
+        ap_get_module_config(cmd->server->module_config, &dbsession_module);
+    int i;
+
+    for (i = 0; i < sconf->scopes->nelts; i++) {
+        if (APR_ARRAY_IDX(sconf->scopes, i, dbs_dir_config_t *) == dconf) {
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(sconf->scopes, dbs_dir_config_t *) = dconf;
+}
+
+static const char *bad_value(cmd_parms *cmd, const char *err)
+{
+    return apr_psprintf(cmd->pool, "%s %s", cmd->cmd->name, err);
+}
+
+static const char *set_enabled(cmd_parms *cmd, void *dconf, int on)
+{
+    dbs_dir_config_t *c = dconf;
+    server_conf_t *sconf =
+        ap_get_module_config(cmd->server->module_config, &dbsession_module);
+
+    c->enabled = on;
+    if (on) {
+        c->enabled_at = where(cmd);
+        if (!sconf->enabled_at) {
+            sconf->enabled_at = c->enabled_at;
+        }
+    }
+    note_scope(cmd, c);
+    return NULL;
+}
+
+/* On|Off directives: the offset of the int in dbs_dir_config_t. */
+static const char *set_dir_flag(cmd_parms *cmd, void *dconf, int on)
+{
+    *(int *)((char *)dconf + (apr_size_t)cmd->info) = on;
+    note_scope(cmd, dconf);
+    return NULL;
+}
+
+static const char *set_dir_seconds(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apr_int64_t *field = (apr_int64_t *)((char *)dconf + (apr_size_t)cmd->info);
+    const char *err = dbs_parse_seconds(arg, field);
+
+    note_scope(cmd, dconf);
+    return err ? bad_value(cmd, err) : NULL;
+}
+
+static const char *set_max_size(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = dbs_parse_bytes(arg, &((dbs_dir_config_t *)dconf)->max_size);
+
+    note_scope(cmd, dconf);
+    return err ? bad_value(cmd, err) : NULL;
+}
+
+static const char *set_rollback_status(cmd_parms *cmd, void *dconf,
+                                       const char *arg)
+{
+    const char *err =
+        dbs_parse_status(arg, &((dbs_dir_config_t *)dconf)->rollback_status);
+
+    note_scope(cmd, dconf);
+    return err ? bad_value(cmd, err) : NULL;
+}
+
+static const char *set_samesite(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err =
+        dbs_parse_samesite(arg, &((dbs_dir_config_t *)dconf)->cookie_samesite);
+
+    note_scope(cmd, dconf);
+    return err ? bad_value(cmd, err) : NULL;
+}
+
+/* String directives: cmd->info points at the validating parser, the offset
+ * of the field is found by name below. */
+static const char *set_cookie_name(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = dbs_parse_cookie_name(arg);
+
+    note_scope(cmd, dconf);
+    if (err) {
+        return bad_value(cmd, err);
+    }
+    ((dbs_dir_config_t *)dconf)->cookie_name = arg;
+    return NULL;
+}
+
+static const char *set_cookie_attr(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = dbs_parse_cookie_attr(arg);
+
+    note_scope(cmd, dconf);
+    if (err) {
+        return bad_value(cmd, err);
+    }
+    *(const char **)((char *)dconf + (apr_size_t)cmd->info) = arg;
+    return NULL;
+}
+
+static const char *set_env_prefix(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = dbs_parse_env_prefix(arg);
+
+    note_scope(cmd, dconf);
+    if (err) {
+        return bad_value(cmd, err);
+    }
+    ((dbs_dir_config_t *)dconf)->env_prefix = arg;
+    return NULL;
+}
+
+static server_conf_t *server_conf_for(cmd_parms *cmd, const char **err)
+{
+    *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    return ap_get_module_config(cmd->server->module_config, &dbsession_module);
+}
+
+static const char *add_keys(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    server_conf_t *sconf = server_conf_for(cmd, &err);
+
+    if (err) {
+        return err;
+    }
+    if (!sconf->core.keys) {
+        sconf->core.keys = dbs_keyring_make(cmd->pool);
+        sconf->core.keys_at = where(cmd);
+    }
+    err = cmd->info ? dbs_keyring_add_file(sconf->core.keys, cmd->temp_pool,
+                                           ap_server_root_relative(cmd->temp_pool,
+                                                                   arg))
+                    : dbs_keyring_add(sconf->core.keys, arg);
+    /* The reason never repeats the key. */
+    return err ? bad_value(cmd, err) : NULL;
+}
+
+static const char *set_table(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    server_conf_t *sconf = server_conf_for(cmd, &err);
+
+    if (!err && !(err = dbs_parse_table_name(arg))) {
+        sconf->core.table = arg;
+        return NULL;
+    }
+    return bad_value(cmd, err);
+}
+
+static const char *set_cipher(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err;
+    server_conf_t *sconf = server_conf_for(cmd, &err);
+
+    if (!err && !(err = dbs_parse_cipher(arg, &sconf->core.cipher))) {
+        sconf->core.cipher_at = where(cmd);
+        return NULL;
+    }
+    return bad_value(cmd, err);
+}
+
+static const char *set_cleanup_interval(cmd_parms *cmd, void *dconf,
+                                        const char *arg)
+{
+    const char *err;
+    server_conf_t *sconf = server_conf_for(cmd, &err);
+
+    if (!err && !(err = dbs_parse_seconds(arg, &sconf->core.cleanup_interval))) {
+        return NULL;
+    }
+    return bad_value(cmd, err);
+}
+
+#define DIR_OFFSET(field) (void *)APR_OFFSETOF(dbs_dir_config_t, field)
+
+static const command_rec dbsession_cmds[] = {
+    AP_INIT_FLAG("DBSession", set_enabled, NULL, RSRC_CONF | ACCESS_CONF,
+                 "On to keep sessions for this scope (default Off)"),
+    AP_INIT_ITERATE("DBSessionKey", add_keys, NULL, RSRC_CONF,
+                    "base64 of 32 random bytes; the first seals, all open"),
+    AP_INIT_TAKE1("DBSessionKeyFile", add_keys, (void *)1, RSRC_CONF,
+                  "file with one base64 key per line"),
+    AP_INIT_TAKE1("DBSessionTable", set_table, NULL, RSRC_CONF,
+                  "session table name (default dbsession)"),
+    AP_INIT_TAKE1("DBSessionCipher", set_cipher, NULL, RSRC_CONF,
+                  "xchacha20poly1305 (default) or aes256gcm"),
+    AP_INIT_TAKE1("DBSessionCleanupInterval", set_cleanup_interval, NULL,
+                  RSRC_CONF, "seconds between deletions of expired rows, 0 off"),
+    AP_INIT_TAKE1("DBSessionCookieName", set_cookie_name, NULL,
+                  RSRC_CONF | ACCESS_CONF, "cookie name (default session)"),
+    AP_INIT_TAKE1("DBSessionCookiePath", set_cookie_attr, DIR_OFFSET(cookie_path),
+                  RSRC_CONF | ACCESS_CONF, "cookie Path (default /)"),
+    AP_INIT_TAKE1("DBSessionCookieDomain", set_cookie_attr,
+                  DIR_OFFSET(cookie_domain), RSRC_CONF | ACCESS_CONF,
+                  "cookie Domain (default none)"),
+    AP_INIT_FLAG("DBSessionCookieSecure", set_dir_flag, DIR_OFFSET(cookie_secure),
+                 RSRC_CONF | ACCESS_CONF, "Secure attribute (default On)"),
+    AP_INIT_FLAG("DBSessionCookieHttpOnly", set_dir_flag,
+                 DIR_OFFSET(cookie_httponly), RSRC_CONF | ACCESS_CONF,
+                 "HttpOnly attribute (default On)"),
+    AP_INIT_TAKE1("DBSessionCookieSameSite", set_samesite, NULL,
+                  RSRC_CONF | ACCESS_CONF, "Strict, Lax (default), None or Off"),
+    AP_INIT_TAKE1("DBSessionCookieMaxAge", set_dir_seconds,
+                  DIR_OFFSET(cookie_max_age), RSRC_CONF | ACCESS_CONF,
+                  "cookie Max-Age in seconds, 0 for a browser-session cookie"),
+    AP_INIT_TAKE1("DBSessionIdleTimeout", set_dir_seconds,
+                  DIR_OFFSET(idle_timeout), RSRC_CONF | ACCESS_CONF,
+                  "seconds of inactivity before expiry, 0 off (default 1800)"),
+    AP_INIT_TAKE1("DBSessionAbsoluteTimeout", set_dir_seconds,
+                  DIR_OFFSET(absolute_timeout), RSRC_CONF | ACCESS_CONF,
+                  "seconds after creation before expiry, 0 off (default 86400)"),
+    AP_INIT_TAKE1("DBSessionExtensionDelay", set_dir_seconds,
+                  DIR_OFFSET(extension_delay), RSRC_CONF | ACCESS_CONF,
+                  "least seconds between idle extensions (default 60)"),
+    AP_INIT_TAKE1("DBSessionLockTimeout", set_dir_seconds,
+                  DIR_OFFSET(lock_timeout), RSRC_CONF | ACCESS_CONF,
+                  "longest wait for the session's lock, then 503 (default 10)"),
+    AP_INIT_TAKE1("DBSessionRollbackStatus", set_rollback_status, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "final status from which the transaction rolls back "
+                  "(default 400)"),
+    AP_INIT_TAKE1("DBSessionMaxSize", set_max_size, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "largest encoded session in bytes (default 65536)"),
+    AP_INIT_TAKE1("DBSessionEnvPrefix", set_env_prefix, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "prefix of the per-key variables (default SESSION_)"),
+    {NULL}};
+
+/* ------------------------------------------------------------------------ */
+/* Startup                                                                  */
+
+/* Looked up at check_config: the optional_fn_retrieve hook would come too
+ * late for "apachectl -t" to report a missing mod_dbd. */
+static void retrieve_dbd(void)
+{
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+}
+
+static int startup_error(server_rec *s, const char *at, const char *msg)
+{
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                 "mod_dbsession: %s%s%s", msg, at ? " at " : "", at ? at : "");
+    return !OK;
+}
+
+/* Cross-directive checks. They run here, not in post_config, so that
+ * "apachectl -t" reports them. */
+static int dbsession_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                  apr_pool_t *ptemp, server_rec *main_server)
+{
+    server_rec *s;
+
+    retrieve_dbd();
+    for (s = main_server; s; s = s->next) {
+        server_conf_t *sconf =
+            ap_get_module_config(s->module_config, &dbsession_module);
+        const dbs_dir_config_t *server_dir =
+            ap_get_module_config(s->lookup_defaults, &dbsession_module);
+        dbs_server_config_t resolved;
+        int i;
+
+        dbs_server_config_resolve(&sconf->core, &resolved);
+        if (resolved.cipher == DBS_CIPHER_AES256GCM
+            && !dbs_cipher_available(DBS_CIPHER_AES256GCM)) {
+            return startup_error(s, resolved.cipher_at,
+                                 "DBSessionCipher aes256gcm: this CPU has no "
+                                 "hardware AES; use xchacha20poly1305");
+        }
+        for (i = 0; i < sconf->scopes->nelts; i++) {
+            dbs_dir_config_t effective;
+            const char *err;
+
+            dbs_dir_config_resolve(
+                dbs_dir_config_merge(ptemp, server_dir,
+                                     APR_ARRAY_IDX(sconf->scopes, i,
+                                                   dbs_dir_config_t *)),
+                &effective);
+            if ((err = dbs_dir_config_check(ptemp, &effective))) {
+                return startup_error(s, effective.enabled_at, err);
+            }
+        }
+        if (!sconf->enabled_at) {
+            continue;
+        }
+        if (!dbd_acquire) {
+            return startup_error(s, sconf->enabled_at,
+                                 "DBSession On needs mod_dbd: load it "
+                                 "(LoadModule dbd_module) and set DBDriver "
+                                 "and DBDParams");
+        }
+        if (dbs_keyring_count(resolved.keys) == 0) {
+            return startup_error(s, sconf->enabled_at,
+                                 "DBSession On needs a key: set DBSessionKey "
+                                 "or DBSessionKeyFile in the server or "
+                                 "virtual host");
+        }
+    }
+    return OK;
+}
+
+static int dbsession_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                 apr_pool_t *ptemp, server_rec *main_server)
+{
+    server_rec *s;
+
+    retrieve_dbd();
+    if (dbs_crypto_init() != APR_SUCCESS) {
+        return startup_error(main_server, NULL, "libsodium failed to start");
+    }
+    for (s = main_server; s; s = s->next) {
+        server_conf_t *sconf =
+            ap_get_module_config(s->module_config, &dbsession_module);
+
+        dbs_server_config_resolve(&sconf->core, &sconf->resolved);
+        sconf->store = dbs_store_make(pconf, sconf->resolved.table);
+    }
+    return OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The request's session                                                    */
+
+typedef struct {
+    request_rec *initial;
+    server_conf_t *sconf;
+    dbs_dir_config_t conf; /* resolved, of the request that opened it */
+    dbs_policy_t policy;
+    ap_dbd_t *dbd;
+    dbs_conn_t conn;
+    apr_dbd_transaction_t *txn;
+    dbs_session_t session;
+    apr_int64_t now;
+    const char *flash;      /* exposed (and so consumed) by this request */
+    const char *set_cookie; /* the Set-Cookie this request decided */
+    int failed;             /* database failure: 503, roll back */
+    int bad_write;          /* malformed write-back: 500, roll back */
+    int saved;              /* the writes were applied and stored */
+    int finished;           /* committed or rolled back */
+} dbs_request_t;
+
+static request_rec *initial_request(request_rec *r)
+{
+    for (;;) {
+        if (r->main) {
+            r = r->main;
+        }
+        else if (r->prev) {
+            r = r->prev;
+        }
+        else {
+            return r;
+        }
+    }
+}
+
+static dbs_request_t *request_session(request_rec *r)
+{
+    return ap_get_module_config(initial_request(r)->request_config,
+                                &dbsession_module);
+}
+
+static void finish(dbs_request_t *rs, int commit)
+{
+    const char *err = NULL;
+
+    if (rs->finished || !rs->txn) {
+        rs->finished = 1;
+        return;
+    }
+    rs->finished = 1;
+    if (dbs_store_end(&rs->conn, rs->initial->pool, rs->txn, commit, &err)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, rs->initial,
+                      "DBS010: %s of the session transaction failed: %s",
+                      commit ? "commit" : "rollback", err);
+    }
+}
+
+/* The pooled connection goes back to mod_dbd when the request pool dies;
+ * it must never carry an open transaction there. */
+static apr_status_t rollback_if_open(void *data)
+{
+    finish(data, 0);
+    return APR_SUCCESS;
+}
+
+/* The first cookie of our name that opens to a live session wins (cookie
+ * tossing cannot push a valid session out). */
+typedef struct {
+    dbs_request_t *rs;
+    request_rec *r;
+    const char *err;
+    int presented;
+} cookie_walk_t;
+
+static int try_cookie_header(void *data, const char *key, const char *value)
+{
+    cookie_walk_t *walk = data;
+    dbs_request_t *rs = walk->rs;
+    const char *name = rs->conf.cookie_name;
+    apr_size_t name_len = strlen(name);
+    char *copy = apr_pstrdup(walk->r->pool, value), *last, *pair;
+
+    for (pair = apr_strtok(copy, ";", &last); pair;
+         pair = apr_strtok(NULL, ";", &last)) {
+        unsigned char id[DBS_ID_BYTES];
+
+        pair += strspn(pair, " \t");
+        if (strncmp(pair, name, name_len) != 0 || pair[name_len] != '=') {
+            continue;
+        }
+        walk->presented = 1;
+        if (dbs_cookie_open(rs->sconf->resolved.keys,
+                            rs->sconf->resolved.cipher, pair + name_len + 1,
+                            name, id)
+            != APR_SUCCESS) {
+            char fp[DBS_FINGERPRINT_CHARS + 1];
+
+            dbs_cookie_fingerprint(pair + name_len + 1, fp);
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, walk->r,
+                          "DBS020: rejected a cookie that does not open "
+                          "(fingerprint %s)", fp);
+            continue;
+        }
+        dbs_session_init(&rs->session, rs->initial->pool);
+        if (dbs_session_load(&rs->session, rs->sconf->store, &rs->conn,
+                             rs->initial->pool, id, &rs->policy, rs->now,
+                             &walk->err)
+            != APR_SUCCESS) {
+            return 0;
+        }
+        if (rs->session.loaded) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int fail_unavailable(request_rec *r, dbs_request_t *rs, dbs_fail_e fail,
+                            const char *err)
+{
+    rs->failed = 1;
+    apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
+    if (fail == DBS_FAIL_LOCK_TIMEOUT) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "DBS031: session busy for longer than "
+                      "DBSessionLockTimeout (%" APR_INT64_T_FMT "s): 503",
+                      rs->conf.lock_timeout);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "DBS030: session database unavailable: %s: 503",
+                      err ? err : "no connection from mod_dbd");
+    }
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* Begin the transaction and load the session: once per request, on its
+ * initial request_rec, whichever of its request_recs comes first. */
+static int open_session(request_rec *r, const dbs_dir_config_t *conf)
+{
+    request_rec *initial = initial_request(r);
+    dbs_request_t *rs = apr_pcalloc(initial->pool, sizeof(*rs));
+    dbs_fail_e fail = DBS_FAIL_DATABASE;
+    cookie_walk_t walk = {rs, r, NULL, 0};
+    const char *err = NULL;
+
+    rs->initial = initial;
+    rs->sconf = ap_get_module_config(r->server->module_config, &dbsession_module);
+    rs->conf = *conf;
+    dbs_dir_config_policy(conf, &rs->policy);
+    rs->now = apr_time_sec(r->request_time);
+    dbs_session_init(&rs->session, initial->pool);
+    ap_set_module_config(initial->request_config, &dbsession_module, rs);
+
+    rs->dbd = dbd_acquire(r);
+    if (!rs->dbd) {
+        return fail_unavailable(r, rs, DBS_FAIL_DATABASE, NULL);
+    }
+    rs->conn.driver = rs->dbd->driver;
+    rs->conn.handle = rs->dbd->handle;
+    rs->conn.pool = rs->dbd->pool;
+    if (dbs_store_begin(rs->sconf->store, &rs->conn, initial->pool,
+                        conf->lock_timeout, &rs->txn, &fail, &err)
+        != APR_SUCCESS) {
+        return fail_unavailable(r, rs, fail, err);
+    }
+    apr_pool_cleanup_register(initial->pool, rs, rollback_if_open,
+                              apr_pool_cleanup_null);
+    apr_table_do(try_cookie_header, &walk, r->headers_in, "Cookie", NULL);
+    if (walk.err) {
+        finish(rs, 0);
+        return fail_unavailable(r, rs, DBS_FAIL_DATABASE, walk.err);
+    }
+    rs->session.cookie_invalid = walk.presented && !rs->session.loaded;
+    rs->flash = dbs_session_take_flash(&rs->session);
+    return OK;
+}
+
+static void set_var(request_rec *r, const char *name, const char *value)
+{
+    apr_table_setn(r->subprocess_env, name, value);
+}
+
+/* Environment variables (CGI, PHP, SSI, mod_rewrite, mod_headers) and
+ * request notes (mod_log_config %{...}n, other modules). */
+static void expose(request_rec *r, dbs_request_t *rs)
+{
+    const dbs_session_t *s = &rs->session;
+    const apr_array_header_t *arr = apr_table_elts(s->data);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_int64_t expires;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        set_var(r, apr_pstrcat(r->pool, rs->conf.env_prefix, e[i].key, NULL),
+                e[i].val);
+        apr_table_setn(r->notes, apr_pstrcat(r->pool, "dbsession:", e[i].key,
+                                             NULL),
+                       e[i].val);
+    }
+    set_var(r, "DBSESSION_NEW", s->loaded ? "0" : "1");
+    if (s->loaded) {
+        set_var(r, "DBSESSION_CREATED", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                                     s->created_at));
+        expires = dbs_policy_expires_at(&rs->policy, s->created_at, s->active_at);
+        if (expires) {
+            set_var(r, "DBSESSION_EXPIRES",
+                    apr_psprintf(r->pool, "%" APR_INT64_T_FMT, expires));
+        }
+    }
+    if (*s->user) {
+        set_var(r, "DBSESSION_USER", s->user);
+        apr_table_setn(r->notes, "dbsession-user", s->user);
+    }
+    if (*s->csrf) {
+        set_var(r, "DBSESSION_CSRF", s->csrf);
+    }
+    if (*rs->flash) {
+        set_var(r, "DBSESSION_FLASH", rs->flash);
+    }
+}
+
+/* header_parser is the first phase that knows the final per-directory
+ * configuration (<Location>, <Directory>, .htaccess); authentication,
+ * authorization and the handler all come after it, inside the transaction. */
+static int dbsession_header_parser(request_rec *r)
+{
+    const dbs_dir_config_t *raw =
+        ap_get_module_config(r->per_dir_config, &dbsession_module);
+    dbs_request_t *rs = request_session(r);
+    dbs_dir_config_t conf;
+
+    if (!rs) {
+        if (raw->enabled != 1) {
+            return DECLINED;
+        }
+        dbs_dir_config_resolve(raw, &conf);
+        if (open_session(r, &conf) != OK) {
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+        rs = request_session(r);
+    }
+    if (rs->failed) {
+        return DECLINED;
+    }
+    expose(r, rs);
+    return DECLINED;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Before the headers go out                                                */
+
+/* Take the X-DBSession-* headers out of both tables: they must never reach
+ * the client, whatever happens next. */
+static dbs_writes_t *take_writes(request_rec *r)
+{
+    dbs_writes_t *w = dbs_writes_make(r->pool);
+    apr_table_t *tables[2];
+    int op, t;
+
+    tables[0] = r->headers_out;
+    tables[1] = r->err_headers_out;
+    for (op = 0; op < DBS_OP_COUNT; op++) {
+        for (t = 0; t < 2; t++) {
+            const apr_array_header_t *arr = apr_table_elts(tables[t]);
+            const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+            int i;
+
+            for (i = 0; i < arr->nelts; i++) {
+                if (e[i].key && strcasecmp(e[i].key, dbs_op_headers[op]) == 0) {
+                    APR_ARRAY_PUSH(w->values[op], const char *) = e[i].val;
+                }
+            }
+            apr_table_unset(tables[t], dbs_op_headers[op]);
+        }
+    }
+    return w;
+}
+
+static const char *samesite_attr(int samesite)
+{
+    switch (samesite) {
+    case DBS_SAMESITE_STRICT: return "; SameSite=Strict";
+    case DBS_SAMESITE_LAX: return "; SameSite=Lax";
+    case DBS_SAMESITE_NONE: return "; SameSite=None";
+    default: return "";
+    }
+}
+
+static const char *cookie_header(request_rec *r, dbs_request_t *rs,
+                                 dbs_cookie_action_e action)
+{
+    const dbs_dir_config_t *c = &rs->conf;
+    const char *value = "", *age = "";
+
+    if (action == DBS_COOKIE_SET) {
+        value = dbs_cookie_seal(r->pool, rs->sconf->resolved.keys,
+                                rs->sconf->resolved.cipher, rs->session.id,
+                                c->cookie_name);
+        if (c->cookie_max_age > 0) {
+            age = apr_psprintf(r->pool, "; Max-Age=%" APR_INT64_T_FMT,
+                               c->cookie_max_age);
+        }
+    }
+    else {
+        age = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+    }
+    return apr_pstrcat(r->pool, c->cookie_name, "=", value, "; Path=",
+                       c->cookie_path,
+                       c->cookie_domain ? "; Domain=" : "",
+                       c->cookie_domain ? c->cookie_domain : "", age,
+                       c->cookie_secure ? "; Secure" : "",
+                       c->cookie_httponly ? "; HttpOnly" : "",
+                       samesite_attr(c->cookie_samesite), NULL);
+}
+
+static int is_our_cookie(void *data, const char *key, const char *value)
+{
+    return strcmp(value, data) != 0;
+}
+
+/* A response that will roll back must not carry the cookie we decided. */
+static void withdraw_cookie(request_rec *r, dbs_request_t *rs)
+{
+    apr_table_t *tables[2];
+    int t;
+
+    if (!rs->set_cookie) {
+        return;
+    }
+    tables[0] = r->headers_out;
+    tables[1] = r->err_headers_out;
+    for (t = 0; t < 2; t++) {
+        if (!apr_table_do(is_our_cookie, (void *)rs->set_cookie, tables[t],
+                          "Set-Cookie", NULL)) {
+            /* Rebuild the Set-Cookie list without ours. */
+            const apr_array_header_t *arr = apr_table_elts(tables[t]);
+            const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+            apr_array_header_t *keep = apr_array_make(r->pool, 2, sizeof(char *));
+            int i;
+
+            for (i = 0; i < arr->nelts; i++) {
+                if (e[i].key && strcasecmp(e[i].key, "Set-Cookie") == 0
+                    && strcmp(e[i].val, rs->set_cookie) != 0) {
+                    APR_ARRAY_PUSH(keep, const char *) = e[i].val;
+                }
+            }
+            apr_table_unset(tables[t], "Set-Cookie");
+            for (i = 0; i < keep->nelts; i++) {
+                apr_table_addn(tables[t], "Set-Cookie",
+                               APR_ARRAY_IDX(keep, i, const char *));
+            }
+        }
+    }
+    rs->set_cookie = NULL;
+}
+
+static void send_cookie(request_rec *r, dbs_request_t *rs,
+                        dbs_cookie_action_e action)
+{
+    if (action == DBS_COOKIE_NONE) {
+        return;
+    }
+    rs->set_cookie = cookie_header(r, rs, action);
+    apr_table_addn(r->headers_out, "Set-Cookie", rs->set_cookie);
+    if (!apr_table_get(r->headers_out, "Cache-Control")
+        && !apr_table_get(r->err_headers_out, "Cache-Control")) {
+        apr_table_setn(r->headers_out, "Cache-Control", "private");
+    }
+}
+
+/* Apply and store this response's writes; an HTTP status on failure. */
+static int save_session(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
+{
+    dbs_cookie_action_e cookie;
+    const char *err = NULL;
+
+    if (dbs_session_apply(&rs->session, r->pool, w, rs->conf.max_size, &err)
+        != APR_SUCCESS) {
+        rs->bad_write = 1;
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "DBS040: session write refused, request rolled back: %s",
+                      err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (dbs_session_save(&rs->session, rs->sconf->store, &rs->conn,
+                         rs->initial->pool, &rs->policy, rs->now,
+                         rs->conf.cookie_max_age, &cookie, &err)
+        != APR_SUCCESS) {
+        rs->failed = 1;
+        apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "DBS032: storing the session failed: %s: 503", err);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    send_cookie(r, rs, cookie);
+    return OK;
+}
+
+static int rolls_back(request_rec *r, dbs_request_t *rs)
+{
+    return rs->failed || rs->bad_write
+           || r->status >= rs->conf.rollback_status;
+}
+
+typedef enum { FILTER_FIRST = 0, FILTER_PASS, FILTER_DISCARD } filter_state_e;
+
+static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    dbs_request_t *rs = request_session(r);
+    filter_state_e *state = f->ctx;
+    dbs_writes_t *w;
+    int status = OK;
+
+    if (!state) {
+        state = f->ctx = apr_pcalloc(r->pool, sizeof(*state));
+    }
+    if (*state == FILTER_DISCARD) {
+        apr_brigade_cleanup(bb);
+        return APR_SUCCESS;
+    }
+    if (*state == FILTER_PASS || !rs) {
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    *state = FILTER_PASS;
+    w = take_writes(r);
+    if (rolls_back(r, rs)) {
+        withdraw_cookie(r, rs);
+    }
+    else if (!rs->saved) {
+        rs->saved = 1;
+        status = save_session(r, rs, w);
+    }
+    if (status == OK) {
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    /* Replace the response: the handler's output is dropped. */
+    *state = FILTER_DISCARD;
+    apr_brigade_cleanup(bb);
+    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(status, NULL, r->pool,
+                                                       f->c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
+    return ap_pass_brigade(f->next, bb);
+}
+
+static void dbsession_insert_filter(request_rec *r)
+{
+    /* Subrequests' headers never reach the client: only the main request
+     * (and its internal redirects) decides. */
+    if (!r->main && request_session(r)) {
+        ap_add_output_filter(FILTER_NAME, NULL, r, r->connection);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* After the response: commit or roll back                                  */
+
+static void cleanup_expired(request_rec *r, dbs_request_t *rs)
+{
+    static apr_time_t next_cleanup; /* per process */
+    apr_int64_t interval = rs->sconf->resolved.cleanup_interval;
+    apr_dbd_transaction_t *txn = NULL;
+    dbs_fail_e fail;
+    const char *err = NULL;
+    int deleted = 0;
+
+    if (interval <= 0 || r->request_time < next_cleanup) {
+        return;
+    }
+    next_cleanup = r->request_time + apr_time_from_sec(interval);
+    if (dbs_store_begin(rs->sconf->store, &rs->conn, r->pool, 0, &txn, &fail,
+                        &err) != APR_SUCCESS
+        || dbs_store_cleanup(rs->sconf->store, &rs->conn, r->pool, rs->now,
+                             CLEANUP_BATCH, &deleted, &err) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "DBS050: deleting expired sessions failed: %s", err);
+    }
+    if (txn) {
+        dbs_store_end(&rs->conn, r->pool, txn, deleted >= 0, &err);
+    }
+    if (deleted > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "DBS051: deleted %d expired sessions", deleted);
+    }
+}
+
+/* log_transaction runs once per request, after the response went out, on
+ * the initial request_rec: the final status is that of the last redirect. */
+static int dbsession_log_transaction(request_rec *r)
+{
+    dbs_request_t *rs = request_session(r);
+    request_rec *last = r;
+    int commit;
+
+    if (!rs || rs->finished) {
+        return DECLINED;
+    }
+    while (last->next) {
+        last = last->next;
+    }
+    commit = !rolls_back(last, rs);
+    finish(rs, commit);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "DBS060: session transaction %s (status %d)",
+                  commit ? "committed" : "rolled back", last->status);
+    if (rs->txn && !rs->failed) {
+        cleanup_expired(r, rs);
+    }
+    return DECLINED;
+}
+
+/* ------------------------------------------------------------------------ */
+/* C API (mod_dbsession.h)                                                  */
+
+static dbs_request_t *api_session(request_rec *r)
+{
+    dbs_request_t *rs = request_session(r);
+
+    return rs && !rs->failed && !rs->finished ? rs : NULL;
+}
+
+static apr_status_t api_write(request_rec *r, dbs_op_e op, const char *value)
+{
+    dbs_request_t *rs = api_session(r);
+    dbs_writes_t *w;
+    const char *err;
+
+    if (!rs) {
+        return APR_ENOENT;
+    }
+    w = dbs_writes_make(r->pool);
+    APR_ARRAY_PUSH(w->values[op], const char *) = value;
+    return dbs_session_apply(&rs->session, r->pool, w, rs->conf.max_size, &err);
+}
+
+static apr_status_t dbsession_get(request_rec *r, const char *key,
+                                  const char **value)
+{
+    dbs_request_t *rs = api_session(r);
+
+    if (!rs) {
+        return APR_ENOENT;
+    }
+    *value = apr_table_get(rs->session.data, key);
+    return APR_SUCCESS;
+}
+
+static apr_status_t dbsession_set(request_rec *r, const char *key,
+                                  const char *value)
+{
+    if (!dbs_key_is_valid(key)) {
+        return APR_EINVAL;
+    }
+    if (!value) {
+        return api_write(r, DBS_OP_UNSET, key);
+    }
+    return api_write(r, DBS_OP_SET,
+                     apr_pstrcat(r->pool, key, "=",
+                                 dbs_pct_encode(r->pool, value), NULL));
+}
+
+static apr_status_t dbsession_set_user(request_rec *r, const char *user)
+{
+    return api_write(r, DBS_OP_USER, dbs_pct_encode(r->pool, user ? user : ""));
+}
+
+static apr_status_t dbsession_regenerate(request_rec *r)
+{
+    return api_write(r, DBS_OP_REGENERATE, "1");
+}
+
+static apr_status_t dbsession_invalidate(request_rec *r)
+{
+    return api_write(r, DBS_OP_INVALIDATE, "1");
+}
+
+static ap_dbd_t *dbsession_dbd(request_rec *r)
+{
+    dbs_request_t *rs = api_session(r);
+
+    return rs ? rs->dbd : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void dbsession_register_hooks(apr_pool_t *pool)
+{
+    static const char *const after_dbd[] = {"mod_dbd.c", NULL};
+
+    ap_hook_check_config(dbsession_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(dbsession_post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
+    /* First, so that other header parsers (mod_setenvif...) see the session. */
+    ap_hook_header_parser(dbsession_header_parser, NULL, NULL,
+                          APR_HOOK_REALLY_FIRST);
+    ap_hook_insert_filter(dbsession_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(dbsession_insert_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+    /* Before the HTTP header filter writes the headers. */
+    ap_register_output_filter(FILTER_NAME, dbsession_out_filter, NULL,
+                              AP_FTYPE_CONTENT_SET);
+    /* First, so that mod_log_config and others see the outcome. */
+    ap_hook_log_transaction(dbsession_log_transaction, NULL, NULL,
+                            APR_HOOK_REALLY_FIRST);
+
+    APR_REGISTER_OPTIONAL_FN(dbsession_get);
+    APR_REGISTER_OPTIONAL_FN(dbsession_set);
+    APR_REGISTER_OPTIONAL_FN(dbsession_set_user);
+    APR_REGISTER_OPTIONAL_FN(dbsession_regenerate);
+    APR_REGISTER_OPTIONAL_FN(dbsession_invalidate);
+    APR_REGISTER_OPTIONAL_FN(dbsession_dbd);
+}
+
+module AP_MODULE_DECLARE_DATA dbsession_module = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,
+    merge_dir_conf,
+    create_server_conf,
+    merge_server_conf,
+    dbsession_cmds,
+    dbsession_register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_NONE
+#endif
+};

@@ -1,0 +1,59 @@
+# Private database servers for the tests, the demo and the benchmarks.
+# Source it, then: db_start DRIVER DIR  (exports DBS_DRIVER, DBS_PARAMS and
+# what db_sql needs), db_sql "SQL" (prints the result), db_stop.
+# Each server lives in DIR, listens on a unix socket there (no TCP port), and
+# is stopped by db_stop. Never run as root (the servers refuse it).
+
+DBS_TOP=${DBS_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+
+db_start() {
+    DBS_DRIVER=$1
+    DBS_DB_DIR=$2
+    mkdir -p "$DBS_DB_DIR"
+    case $DBS_DRIVER in
+    sqlite3)
+        DBS_SQLITE_FILE=$DBS_DB_DIR/sessions.db
+        rm -f "$DBS_SQLITE_FILE"*
+        sqlite3 "$DBS_SQLITE_FILE" < "$DBS_TOP/dbd_schema.sql"
+        # WAL: readers never wait for the writer, commits need no fsync each.
+        sqlite3 "$DBS_SQLITE_FILE" 'PRAGMA journal_mode=WAL;' >/dev/null
+        DBS_PARAMS=$DBS_SQLITE_FILE
+        export DBS_SQLITE_FILE
+        ;;
+    pgsql)
+        DBS_PG_DATA=$DBS_DB_DIR/pgdata
+        rm -rf "$DBS_PG_DATA"
+        "$PG_BIN/initdb" -D "$DBS_PG_DATA" -A trust -U dbsession \
+            --no-sync >"$DBS_DB_DIR/initdb.log" 2>&1 \
+            || { cat "$DBS_DB_DIR/initdb.log" >&2; return 1; }
+        "$PG_BIN/pg_ctl" -D "$DBS_PG_DATA" -l "$DBS_DB_DIR/postgres.log" -w \
+            -o "-c listen_addresses='' -k $DBS_DB_DIR -c fsync=off \
+                -c max_connections=200" start >/dev/null \
+            || { cat "$DBS_DB_DIR/postgres.log" >&2; return 1; }
+        "$PG_BIN/createdb" -h "$DBS_DB_DIR" -U dbsession dbsession
+        psql -q -h "$DBS_DB_DIR" -U dbsession -d dbsession -v ON_ERROR_STOP=1 \
+            -f "$DBS_TOP/dbd_schema.sql" >/dev/null
+        DBS_PARAMS="host=$DBS_DB_DIR user=dbsession dbname=dbsession"
+        export DBS_PG_DATA
+        ;;
+    *)
+        echo "db_start: unknown driver $DBS_DRIVER (sqlite3, pgsql)" >&2
+        return 1
+        ;;
+    esac
+    export DBS_DRIVER DBS_PARAMS DBS_DB_DIR
+}
+
+db_sql() {
+    case $DBS_DRIVER in
+    sqlite3) sqlite3 "$DBS_SQLITE_FILE" "$1" ;;
+    pgsql) psql -qAt -h "$DBS_DB_DIR" -U dbsession -d dbsession -c "$1" ;;
+    esac
+}
+
+db_stop() {
+    case ${DBS_DRIVER:-} in
+    pgsql) "$PG_BIN/pg_ctl" -D "$DBS_PG_DATA" -m fast -w stop >/dev/null 2>&1 || true ;;
+    esac
+}

@@ -1,0 +1,83 @@
+package DBSTest;
+# Helpers for the mod_dbsession suite: requests with an explicit cookie (no
+# cookie jar: tests decide exactly what the client sends), the cookie a
+# response sets, the session a CGI saw, and the database behind it.
+use strict;
+use warnings;
+
+use Exporter 'import';
+use Apache::TestRequest ();
+
+# Tests look at each response as it is: redirects are not followed.
+Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0,
+                                keep_alive => 0);
+
+our @EXPORT = qw(req session_cookie set_cookies seen db_scalar db_rows
+                 new_session);
+
+# req(GET => '/cgi/echo.pl?set=a%3D1', cookie => $value, name => 'session',
+#     headers => [Name => value, ...], content => $body)
+sub req {
+    my ($method, $path, %opt) = @_;
+    my @headers = @{ $opt{headers} || [] };
+    if (defined $opt{cookie}) {
+        push @headers, Cookie => ($opt{name} || 'session') . "=$opt{cookie}";
+    }
+    push @headers, content => $opt{content} if defined $opt{content};
+    no strict 'refs';
+    return &{"Apache::TestRequest::$method"}($path, @headers);
+}
+
+# All Set-Cookie lines of a response.
+sub set_cookies {
+    my ($res) = @_;
+    return $res->headers->header('Set-Cookie');
+}
+
+# The value our cookie is set to (undef: not set; '' : cleared).
+sub session_cookie {
+    my ($res, $name) = @_;
+    $name ||= 'session';
+    for my $line (set_cookies($res)) {
+        return $1 if $line =~ /^\Q$name\E=([^;]*)/;
+    }
+    return undef;
+}
+
+# What echo.pl printed: NAME => value of the session variables it saw.
+sub seen {
+    my ($res) = @_;
+    my %env;
+    for my $line (split /\n/, $res->content // '') {
+        $env{$1} = $2 if $line =~ /^([A-Za-z0-9_]+)=(.*)$/;
+    }
+    return \%env;
+}
+
+# One value from the test database (scripts/db.sh started it).
+sub db_scalar {
+    my ($sql) = @_;
+    my @cmd = $ENV{DBS_DRIVER} eq 'pgsql'
+        ? ('psql', '-qAt', '-h', $ENV{DBS_DB_DIR}, '-U', 'dbsession',
+           '-d', 'dbsession', '-c', $sql)
+        : ('sqlite3', $ENV{DBS_SQLITE_FILE}, $sql);
+    open my $fh, '-|', @cmd or die "cannot run @cmd: $!";
+    local $/;
+    my $out = <$fh>;
+    close $fh or die "@cmd failed";
+    $out =~ s/\s+\z//;
+    return $out;
+}
+
+sub db_rows { db_scalar('SELECT count(*) FROM dbsession') }
+
+# A fresh session holding key=value; returns its cookie.
+sub new_session {
+    my ($base, $kv) = @_;
+    my $res = req(GET => "$base/echo.pl?set=" . ($kv || 'k%3Dv'));
+    my $cookie = session_cookie($res);
+    die "no session cookie: " . $res->status_line unless $cookie;
+    return $cookie;
+}
+
+1;
