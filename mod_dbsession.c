@@ -172,8 +172,6 @@ static const char *set_samesite(cmd_parms *cmd, void *dconf, const char *arg)
     return err ? bad_value(cmd, err) : NULL;
 }
 
-/* String directives: cmd->info points at the validating parser, the offset
- * of the field is found by name below. */
 static const char *set_cookie_name(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const char *err = dbs_parse_cookie_name(arg);
@@ -210,20 +208,18 @@ static const char *set_env_prefix(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-static server_conf_t *server_conf_for(cmd_parms *cmd, const char **err)
+/* Server-scope directives are RSRC_CONF only: httpd refuses them in
+ * <Location> and <Directory> with a message naming the directive. */
+static server_conf_t *server_conf_of(cmd_parms *cmd)
 {
-    *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
     return ap_get_module_config(cmd->server->module_config, &dbsession_module);
 }
 
 static const char *add_keys(cmd_parms *cmd, void *dconf, const char *arg)
 {
+    server_conf_t *sconf = server_conf_of(cmd);
     const char *err;
-    server_conf_t *sconf = server_conf_for(cmd, &err);
 
-    if (err) {
-        return err;
-    }
     if (!sconf->core.keys) {
         sconf->core.keys = dbs_keyring_make(cmd->pool);
         sconf->core.keys_at = where(cmd);
@@ -238,10 +234,10 @@ static const char *add_keys(cmd_parms *cmd, void *dconf, const char *arg)
 
 static const char *set_table(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    const char *err;
-    server_conf_t *sconf = server_conf_for(cmd, &err);
+    server_conf_t *sconf = server_conf_of(cmd);
+    const char *err = dbs_parse_table_name(arg);
 
-    if (!err && !(err = dbs_parse_table_name(arg))) {
+    if (!err) {
         sconf->core.table = arg;
         return NULL;
     }
@@ -250,10 +246,10 @@ static const char *set_table(cmd_parms *cmd, void *dconf, const char *arg)
 
 static const char *set_cipher(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    const char *err;
-    server_conf_t *sconf = server_conf_for(cmd, &err);
+    server_conf_t *sconf = server_conf_of(cmd);
+    const char *err = dbs_parse_cipher(arg, &sconf->core.cipher);
 
-    if (!err && !(err = dbs_parse_cipher(arg, &sconf->core.cipher))) {
+    if (!err) {
         sconf->core.cipher_at = where(cmd);
         return NULL;
     }
@@ -263,10 +259,10 @@ static const char *set_cipher(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_cleanup_interval(cmd_parms *cmd, void *dconf,
                                         const char *arg)
 {
-    const char *err;
-    server_conf_t *sconf = server_conf_for(cmd, &err);
+    server_conf_t *sconf = server_conf_of(cmd);
+    const char *err = dbs_parse_seconds(arg, &sconf->core.cleanup_interval);
 
-    if (!err && !(err = dbs_parse_seconds(arg, &sconf->core.cleanup_interval))) {
+    if (!err) {
         return NULL;
     }
     return bad_value(cmd, err);

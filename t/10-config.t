@@ -1,0 +1,98 @@
+# Every bad directive value makes "apachectl -t" fail, naming the directive
+# (and its file:line). Each case is a small config checked by httpd -t.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(-withtestmore);
+use Apache::TestConfig ();
+use lib 't/lib';
+use DBSTest;
+
+my $KEY = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
+
+my @bad = (
+    # [directive line(s), what the message must say]
+    ['DBSessionIdleTimeout abc', qr/DBSessionIdleTimeout expects a whole number of seconds/],
+    ['DBSessionIdleTimeout -5', qr/DBSessionIdleTimeout expects/],
+    ['DBSessionAbsoluteTimeout 10s', qr/DBSessionAbsoluteTimeout expects/],
+    ['DBSessionExtensionDelay 1e3', qr/DBSessionExtensionDelay expects/],
+    ['DBSessionLockTimeout x', qr/DBSessionLockTimeout expects/],
+    ['DBSessionCookieMaxAge 99999999999', qr/DBSessionCookieMaxAge expects/],
+    ['DBSessionCleanupInterval soon', qr/DBSessionCleanupInterval expects/],
+    ['DBSessionKey c2hvcnQ=', qr/DBSessionKey the key must decode to exactly 32 bytes/],
+    ['DBSessionKey %%%notbase64', qr/DBSessionKey the key is not valid base64/],
+    ['DBSessionKeyFile /nonexistent/keys', qr/DBSessionKeyFile cannot open/],
+    ['DBSessionTable "sessions; DROP TABLE x"', qr/DBSessionTable expects a table name/],
+    ['DBSessionCipher aes128', qr/DBSessionCipher expects xchacha20poly1305 or aes256gcm/],
+    ['DBSessionCookieSameSite loose', qr/DBSessionCookieSameSite expects Strict, Lax, None or Off/],
+    ['DBSessionRollbackStatus 99', qr/DBSessionRollbackStatus expects an HTTP status code/],
+    ['DBSessionMaxSize 10', qr/DBSessionMaxSize expects a number of bytes/],
+    ['DBSessionCookieName "a;b"', qr/DBSessionCookieName expects a cookie name/],
+    ['DBSessionCookiePath "/a b"', qr/DBSessionCookiePath expects printable/],
+    ['DBSessionEnvPrefix 1X', qr/DBSessionEnvPrefix expects letters/],
+    ['DBSession maybe', qr/DBSession must be On or Off/],
+    ['DBSessionCookieSecure maybe', qr/DBSessionCookieSecure must be On or Off/],
+    ["<Location /x>\nDBSessionKey $KEY\n</Location>", qr/DBSessionKey not allowed in <Location> context/],
+);
+my @cross = (
+    ["<Location /app>\nDBSession On\nDBSessionIdleTimeout 600\nDBSessionAbsoluteTimeout 600\n</Location>",
+     qr/DBSessionAbsoluteTimeout \(600\) must be longer than DBSessionIdleTimeout \(600\).* at \S+:\d+/],
+    ["<Location /app>\nDBSession On\nDBSessionCookieSameSite None\nDBSessionCookieSecure Off\n</Location>",
+     qr/SameSite None requires DBSessionCookieSecure On/],
+);
+
+plan tests => 2 * @bad + @cross + 6;
+
+my $vars = Apache::Test::vars();
+my $dir = "$vars->{t_logs}/configtest";
+mkdir $dir;
+my $n = 0;
+
+# Returns (exit status, output) of httpd -t on a config holding $body.
+sub check_config {
+    my ($body, %opt) = @_;
+    my $file = "$dir/case" . ++$n . '.conf';
+    my $mods = $ENV{DBS_MODULES};
+    open my $fh, '>', $file or die $!;
+    print $fh <<"CONF";
+ServerRoot "$dir"
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+@{[ $opt{no_dbd} ? '' : "LoadModule dbd_module $mods/mod_dbd.so\nDBDriver sqlite3\nDBDParams $dir/none.db" ]}
+LoadModule dbsession_module $ENV{DBS_MODULE}
+ServerName localhost
+Listen 127.0.0.1:1
+ErrorLog $dir/error_log
+PidFile $dir/httpd.pid
+DefaultRuntimeDir $dir
+@{[ $opt{no_key} ? '' : "DBSessionKey $KEY" ]}
+$body
+CONF
+    close $fh;
+    my $out = `$vars->{httpd} -t -f $file 2>&1`;
+    return ($? >> 8, $out, $file);
+}
+
+my ($status, $out) = check_config("<Location /app>\nDBSession On\n</Location>");
+is $status, 0, 'a good configuration passes';
+like $out, qr/Syntax OK/, '...with Syntax OK';
+
+for my $case (@bad) {
+    my ($body, $want) = @$case;
+    my ($st, $text, $file) = check_config($body);
+    isnt $st, 0, "refused: $body";
+    like $text, qr/(?s)$want/, "names the directive: $body";
+}
+for my $case (@cross) {
+    my ($body, $want) = @$case;
+    my ($st, $text) = check_config($body);
+    like $text, qr/$want/, 'cross-directive check: ' . (split /\n/, $body)[2];
+}
+
+($status, $out) = check_config("<Location /app>\nDBSession On\n</Location>", no_key => 1);
+isnt $status, 0, 'DBSession On without a key is refused';
+like $out, qr/DBSession On needs a key: set DBSessionKey or DBSessionKeyFile.* at \S+case\d+\.conf:\d+/,
+    '...naming the directives and the DBSession line';
+
+($status, $out) = check_config("<Location /app>\nDBSession On\n</Location>", no_dbd => 1);
+isnt $status, 0, 'DBSession On without mod_dbd is refused';
+like $out, qr/DBSession On needs mod_dbd/, '...saying so';

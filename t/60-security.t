@@ -1,0 +1,90 @@
+# Cookie attributes, tampering, fixation, the database's view.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(-withtestmore);
+use lib 't/lib';
+use DBSTest;
+
+plan tests => 28;
+
+# --- exact attributes, secure by default ---
+my $res = req(GET => '/cgi-defaults/echo.pl?set=a%3D1');
+my @ours = grep { /^session=/ } set_cookies($res);
+is scalar(@ours), 1, 'exactly one Set-Cookie for the session';
+like $ours[0], qr/^session=[A-Za-z0-9_-]{102}; Path=\/; Secure; HttpOnly; SameSite=Lax$/,
+    'defaults: Path=/, Secure, HttpOnly, SameSite=Lax, no Max-Age';
+is $res->header('Cache-Control'), 'private', 'Cache-Control: private';
+my $cookie = session_cookie($res);
+
+$res = req(GET => '/cgi-custom/echo.pl?set=a%3D1');
+like scalar(set_cookies($res)),
+    qr/^app_sid=[A-Za-z0-9_-]{102}; Path=\/cgi-custom\/; Max-Age=600; SameSite=Strict$/,
+    'configured attributes: Path, Max-Age, SameSite=Strict, no Secure/HttpOnly';
+my $custom = session_cookie($res, 'app_sid');
+$res = req(GET => '/cgi-custom/echo.pl?set=a%3D2', cookie => $custom, name => 'app_sid');
+is session_cookie($res, 'app_sid') ? 1 : 0, 1,
+    'with Max-Age, a write that extends the idle expiry refreshes the cookie';
+
+$res = req(GET => '/cgi/echo.pl?set=a%3D1&header=Cache-Control%3A%20no-store');
+is $res->header('Cache-Control'), 'no-store', "the handler's Cache-Control is kept";
+
+# --- cookies that do not open are absent, and cleared ---
+my $valid = new_session('/cgi', 'secret%3Dyes');
+(my $flipped = $valid) =~ s/^(.{50})(.)/$1 . ($2 eq 'A' ? 'B' : 'A')/e;
+for my $case (['tampered', $flipped], ['garbage', 'garbage'],
+              ['truncated', substr($valid, 0, 60)], ['empty', '']) {
+    my ($what, $value) = @$case;
+    my $rows = db_rows();
+    $res = req(GET => '/cgi/echo.pl', cookie => $value);
+    my $seen = seen($res);
+    ok !exists $seen->{SESSION_secret} && $seen->{DBSESSION_NEW} eq '1',
+        "$what cookie: treated as absent";
+    is db_rows(), $rows, "$what cookie: no row created";
+}
+$res = req(GET => '/cgi/echo.pl', cookie => $flipped);
+like scalar(set_cookies($res)), qr/^session=; Path=\/; Max-Age=0; Expires=Thu, 01 Jan 1970/,
+    'a cookie that does not open is cleared';
+
+# A cookie sealed for another name does not open under this one.
+is seen(req(GET => '/cgi/echo.pl', cookie => $custom))->{DBSESSION_NEW}, '1',
+    'the cookie name is authenticated';
+
+# Cookie tossing: the first cookie that opens to a live session wins.
+$res = req(GET => '/cgi/echo.pl',
+           headers => [Cookie => "session=garbage; other=1; session=$valid"]);
+is seen($res)->{SESSION_secret}, 'yes', 'a tossed garbage cookie cannot push out the valid one';
+
+# --- fixation: Regenerate and a change of user kill the old ID ---
+$res = req(GET => '/cgi/echo.pl?regenerate=1', cookie => $valid);
+my $regen = session_cookie($res);
+ok $regen && $regen ne $valid, 'Regenerate sends a cookie for a new ID';
+is seen(req(GET => '/cgi/echo.pl', cookie => $valid))->{DBSESSION_NEW}, '1',
+    'the old ID stops working';
+is seen(req(GET => '/cgi/echo.pl', cookie => $regen))->{SESSION_secret}, 'yes',
+    'the data is kept';
+
+# --- Invalidate ---
+my $rows = db_rows();
+$res = req(GET => '/cgi/echo.pl?invalidate=1', cookie => $regen);
+is session_cookie($res), '', 'Invalidate clears the cookie';
+is db_rows(), $rows - 1, 'and deletes the row';
+$res = req(GET => '/cgi/echo.pl?invalidate=1&set=fresh%3D1', cookie => $cookie);
+my $fresh = session_cookie($res);
+ok $fresh && $fresh ne $cookie, 'Invalidate + Set starts a fresh session';
+my $seen = seen(req(GET => '/cgi/echo.pl', cookie => $fresh));
+ok $seen->{SESSION_fresh} && !exists $seen->{SESSION_a}, 'holding only the new data';
+
+# --- the database holds hashes, never IDs or cookies ---
+my $hashes = db_scalar("SELECT id_hash FROM dbsession");
+unlike $hashes, qr/\Q$fresh\E/, 'the cookie value is not stored';
+like db_scalar("SELECT min(length(id_hash)) || ',' || max(length(id_hash)) FROM dbsession"),
+    qr/^64,64$/, 'every row is keyed by a 64-hex-digit hash';
+
+# --- our log lines never carry a cookie value (httpd's own trace levels
+# dump headers, so only mod_dbsession's lines are looked at) ---
+open my $log, '<', 't/logs/error_log' or die $!;
+my $text = join '', grep { /\[dbsession:/ } <$log>;
+like $text, qr/DBS020: rejected a cookie that does not open \(fingerprint [0-9a-f]{8}\)/,
+    'rejected cookies are logged by fingerprint';
+ok index($text, $valid) < 0 && index($text, $flipped) < 0 && index($text, $fresh) < 0,
+    'no cookie value in the error log';
