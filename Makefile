@@ -30,7 +30,7 @@ src/%.lo: src/%.c src/*.h
 
 .libs/mod_dbsession.so: mod_dbsession.c mod_dbsession.h $(CORE_LO)
 	$(APXS) -c -Wc,"$(WARN)" -Wc,-Isrc -o mod_dbsession.la \
-	    mod_dbsession.c $(CORE_LO) $(SODIUM_LIBS)
+	    mod_dbsession.c $(CORE_LO) $(SODIUM_LIBS) >/dev/null
 
 install: all
 	$(APXS) -i -n dbsession mod_dbsession.la

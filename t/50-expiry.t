@@ -7,15 +7,16 @@ use DBSTest;
 
 plan tests => 8;
 
-# /cgi-idle/: idle 2 s, absolute off, extension delay 0.
+# /cgi-idle/: idle 3 s, absolute off, extension delay 0. Times are whole
+# seconds, so each wait leaves a second of slack either way.
 my $idle = new_session('/cgi-idle', 'a%3D1');
 sleep 1;
 is seen(req(GET => '/cgi-idle/echo.pl', cookie => $idle))->{SESSION_a}, '1',
     'alive within the idle timeout';
-sleep 2;   # 2 s after the last activity, which was extended
+sleep 2;   # 3-4 s after creation, 2 s after the extended last activity
 is seen(req(GET => '/cgi-idle/echo.pl', cookie => $idle))->{SESSION_a}, '1',
     'activity extended the idle expiry';
-sleep 4;
+sleep 5;
 my $res = req(GET => '/cgi-idle/echo.pl', cookie => $idle);
 is seen($res)->{DBSESSION_NEW}, '1', 'expired after the idle timeout';
 is session_cookie($res), '', 'and the dead cookie is cleared';

@@ -1,0 +1,64 @@
+#!/usr/bin/php-cgi
+<?php
+// mod_dbsession demo: the session arrives in $_SERVER (SESSION_*, DBSESSION_*)
+// and goes back in X-DBSession-* response headers. No session code in PHP.
+function h($s) { return htmlspecialchars($s, ENT_QUOTES); }
+function back($flash) {
+    header('X-DBSession-Flash: ' . rawurlencode($flash));
+    header('Location: /', true, 303);
+    exit;
+}
+
+$user = isset($_SERVER['DBSESSION_USER']) ? $_SERVER['DBSESSION_USER'] : '';
+$cart = isset($_SERVER['SESSION_cart']) && $_SERVER['SESSION_cart'] !== ''
+    ? explode(',', $_SERVER['SESSION_cart']) : array();
+$action = isset($_POST['action']) ? $_POST['action'] : '';
+
+if ($action === 'login' && trim($_POST['name']) !== '') {
+    // A change of user also gives the session a new ID.
+    header('X-DBSession-User: ' . rawurlencode(trim($_POST['name'])));
+    back('Welcome, ' . trim($_POST['name']) . '!');
+}
+if ($action === 'add' && trim($_POST['item']) !== '') {
+    $cart[] = str_replace(',', ' ', trim($_POST['item']));
+    header('X-DBSession-Set: cart=' . rawurlencode(implode(',', $cart)));
+    back('Added to the cart.');
+}
+if ($action === 'fail') {
+    // The write is queued, then the request fails: the transaction rolls
+    // back, so the cart is left as it was.
+    header('X-DBSession-Set: cart=' . rawurlencode(implode(',', array_merge($cart, array('LOST ITEM')))));
+    http_response_code(500);
+    echo "<p>This request failed with a 500 after writing to the session.",
+         " Nothing it wrote was kept: <a href=\"/\">go back</a>.</p>";
+    exit;
+}
+if ($action === 'logout') {
+    header('X-DBSession-Invalidate: 1');
+    header('Location: /', true, 303);
+    exit;
+}
+
+header('Content-Type: text/html; charset=utf-8');
+$flash = isset($_SERVER['DBSESSION_FLASH']) ? explode('&', $_SERVER['DBSESSION_FLASH']) : array();
+?>
+<!doctype html>
+<title>mod_dbsession demo</title>
+<style>body{font:16px sans-serif;max-width:40em;margin:2em auto}
+.flash{background:#efe;padding:.5em}code{background:#eee}</style>
+<h1>mod_dbsession demo</h1>
+<?php foreach ($flash as $m) echo '<p class="flash">', h(rawurldecode($m)), "</p>\n"; ?>
+<p>Session: <?= $_SERVER['DBSESSION_NEW'] === '1' ? '<b>none yet</b> (nothing stored, no cookie, no row)' : 'created ' . date('H:i:s', $_SERVER['DBSESSION_CREATED']) . ', expires ' . date('H:i:s', $_SERVER['DBSESSION_EXPIRES']) ?></p>
+<?php if ($user === ''): ?>
+<form method="post"><input name="name" placeholder="your name">
+<button name="action" value="login">Log in</button></form>
+<?php else: ?>
+<form method="post">Logged in as <b><?= h($user) ?></b>
+<button name="action" value="logout">Log out</button></form>
+<?php endif; ?>
+<h2>Cart</h2>
+<ul><?php foreach ($cart as $item) echo '<li>', h($item), "</li>\n"; ?></ul>
+<form method="post"><input name="item" placeholder="an item">
+<button name="action" value="add">Add</button>
+<button name="action" value="fail">Add, then fail with a 500</button></form>
+<p><a href="/counter.sh">A shell CGI counter</a> shares the same session.</p>
