@@ -55,7 +55,7 @@ asan:
 
 # Everything: dependencies, build, unit tests, then the httpd suite on each
 # database in DBS (default: all supported).
-DBS ?= sqlite3 pgsql
+DBS ?= sqlite3 pgsql mysql
 test:
 	scripts/run-tests $(DBS)
 

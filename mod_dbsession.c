@@ -488,6 +488,7 @@ typedef struct {
     dbs_request_t *rs;
     request_rec *r;
     const char *err;
+    dbs_fail_e fail;
     int presented;
 } cookie_walk_t;
 
@@ -523,11 +524,9 @@ static int try_cookie_header(void *data, const char *key, const char *value)
         dbs_session_init(&rs->session, rs->initial->pool);
         if (dbs_session_load(&rs->session, rs->sconf->store, &rs->conn,
                              rs->initial->pool, id, &rs->policy, rs->now,
-                             &walk->err)
-            != APR_SUCCESS) {
-            return 0;
-        }
-        if (rs->session.loaded) {
+                             &walk->fail, &walk->err)
+            != APR_SUCCESS
+            || rs->session.loaded) {
             return 0;
         }
     }
@@ -553,14 +552,41 @@ static int fail_unavailable(request_rec *r, dbs_request_t *rs, dbs_fail_e fail,
     return HTTP_SERVICE_UNAVAILABLE;
 }
 
+/* Begin the transaction and load the cookie's session in it. On failure
+ * nothing is left open. */
+static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
+                                 const char **err)
+{
+    cookie_walk_t walk = {rs, r, NULL, DBS_FAIL_NONE, 0};
+    dbs_fail_e fail = DBS_FAIL_NONE;
+
+    dbs_session_init(&rs->session, rs->initial->pool);
+    if (dbs_store_begin(rs->sconf->store, &rs->conn, rs->initial->pool,
+                        rs->conf.lock_timeout, &rs->txn, &fail, err)
+        != APR_SUCCESS) {
+        rs->txn = NULL;
+        return fail;
+    }
+    apr_table_do(try_cookie_header, &walk, r->headers_in, "Cookie", NULL);
+    if (walk.err) {
+        const char *ignored;
+
+        dbs_store_end(&rs->conn, rs->initial->pool, rs->txn, 0, &ignored);
+        rs->txn = NULL;
+        *err = walk.err;
+        return walk.fail;
+    }
+    rs->session.cookie_invalid = walk.presented && !rs->session.loaded;
+    return DBS_FAIL_NONE;
+}
+
 /* Begin the transaction and load the session: once per request, on its
  * initial request_rec, whichever of its request_recs comes first. */
 static int open_session(request_rec *r, const dbs_dir_config_t *conf)
 {
     request_rec *initial = initial_request(r);
     dbs_request_t *rs = apr_pcalloc(initial->pool, sizeof(*rs));
-    dbs_fail_e fail = DBS_FAIL_DATABASE;
-    cookie_walk_t walk = {rs, r, NULL, 0};
+    dbs_fail_e fail;
     const char *err = NULL;
 
     rs->initial = initial;
@@ -578,19 +604,20 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
     rs->conn.driver = rs->dbd->driver;
     rs->conn.handle = rs->dbd->handle;
     rs->conn.pool = rs->dbd->pool;
-    if (dbs_store_begin(rs->sconf->store, &rs->conn, initial->pool,
-                        conf->lock_timeout, &rs->txn, &fail, &err)
-        != APR_SUCCESS) {
+    fail = begin_and_load(r, rs, &err);
+    if (fail == DBS_FAIL_DATABASE) {
+        /* Once more on statements prepared afresh: a pooled connection that
+         * libpq reset after a server restart lost the old ones. Nothing
+         * else has used the connection in this request yet. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "DBS033: retrying the session load once: %s", err);
+        fail = begin_and_load(r, rs, &err);
+    }
+    if (fail != DBS_FAIL_NONE) {
         return fail_unavailable(r, rs, fail, err);
     }
     apr_pool_cleanup_register(initial->pool, rs, rollback_if_open,
                               apr_pool_cleanup_null);
-    apr_table_do(try_cookie_header, &walk, r->headers_in, "Cookie", NULL);
-    if (walk.err) {
-        finish(rs, 0);
-        return fail_unavailable(r, rs, DBS_FAIL_DATABASE, walk.err);
-    }
-    rs->session.cookie_invalid = walk.presented && !rs->session.loaded;
     rs->flash = dbs_session_take_flash(&rs->session);
     return OK;
 }
@@ -639,6 +666,9 @@ static void expose(request_rec *r, dbs_request_t *rs)
     }
 }
 
+static dbs_writes_t *take_writes(request_rec *r);
+static int apply_writes(request_rec *r, dbs_request_t *rs, dbs_writes_t *w);
+
 /* header_parser is the first phase that knows the final per-directory
  * configuration (<Location>, <Directory>, .htaccess); authentication,
  * authorization and the handler all come after it, inside the transaction. */
@@ -659,8 +689,14 @@ static int dbsession_header_parser(request_rec *r)
         }
         rs = request_session(r);
     }
-    if (rs->failed) {
+    if (rs->failed || rs->bad_write) {
         return DECLINED;
+    }
+    /* A handler that redirected internally (a CGI's local Location) wrote
+     * its headers on the previous request_rec: they count. */
+    if (r->prev && !rs->saved && r->prev->status < rs->conf.rollback_status
+        && apply_writes(r, rs, take_writes(r->prev)) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     expose(r, rs);
     return DECLINED;
@@ -788,19 +824,31 @@ static void send_cookie(request_rec *r, dbs_request_t *rs,
     }
 }
 
+/* Apply write-back operations to the request's session (not stored yet). */
+static int apply_writes(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
+{
+    const char *err = NULL;
+
+    if (dbs_writes_empty(w)
+        || dbs_session_apply(&rs->session, r->pool, w, rs->conf.max_size, &err)
+               == APR_SUCCESS) {
+        return OK;
+    }
+    rs->bad_write = 1;
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "DBS040: session write refused, request rolled back: %s", err);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
 /* Apply and store this response's writes; an HTTP status on failure. */
 static int save_session(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
 {
     dbs_cookie_action_e cookie;
     const char *err = NULL;
+    int status = apply_writes(r, rs, w);
 
-    if (dbs_session_apply(&rs->session, r->pool, w, rs->conf.max_size, &err)
-        != APR_SUCCESS) {
-        rs->bad_write = 1;
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "DBS040: session write refused, request rolled back: %s",
-                      err);
-        return HTTP_INTERNAL_SERVER_ERROR;
+    if (status != OK) {
+        return status;
     }
     if (dbs_session_save(&rs->session, rs->sconf->store, &rs->conn,
                          rs->initial->pool, &rs->policy, rs->now,

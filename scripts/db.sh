@@ -27,18 +27,33 @@ db_start() {
         "$PG_BIN/initdb" -D "$DBS_PG_DATA" -A trust -U dbsession \
             --no-sync >"$DBS_DB_DIR/initdb.log" 2>&1 \
             || { cat "$DBS_DB_DIR/initdb.log" >&2; return 1; }
-        "$PG_BIN/pg_ctl" -D "$DBS_PG_DATA" -l "$DBS_DB_DIR/postgres.log" -w \
-            -o "-c listen_addresses='' -k $DBS_DB_DIR -c fsync=off \
-                -c max_connections=200" start >/dev/null \
-            || { cat "$DBS_DB_DIR/postgres.log" >&2; return 1; }
+        db_server_start || { cat "$DBS_DB_DIR/postgres.log" >&2; return 1; }
         "$PG_BIN/createdb" -h "$DBS_DB_DIR" -U dbsession dbsession
         psql -q -h "$DBS_DB_DIR" -U dbsession -d dbsession -v ON_ERROR_STOP=1 \
             -f "$DBS_TOP/dbd_schema.sql" >/dev/null
         DBS_PARAMS="host=$DBS_DB_DIR user=dbsession dbname=dbsession"
         export DBS_PG_DATA
         ;;
+    mysql)
+        DBS_MY_SOCK=$DBS_DB_DIR/mysqld.sock
+        mariadb-install-db --no-defaults --datadir="$DBS_DB_DIR/mydata" \
+            --auth-root-authentication-method=normal --skip-test-db \
+            >"$DBS_DB_DIR/install.log" 2>&1 \
+            || { cat "$DBS_DB_DIR/install.log" >&2; return 1; }
+        db_server_start || { cat "$DBS_DB_DIR/mysqld.log" >&2; return 1; }
+        mariadb --no-defaults -S "$DBS_MY_SOCK" -u root -e \
+            "CREATE DATABASE dbsession; CREATE USER dbsession@localhost;
+             GRANT ALL ON dbsession.* TO dbsession@localhost;" \
+            || { cat "$DBS_DB_DIR/mysqld.log" >&2; return 1; }
+        mariadb --no-defaults -S "$DBS_MY_SOCK" -u dbsession dbsession \
+            < "$DBS_TOP/dbd_schema.sql"
+        # reconnect=0: a dropped connection is replaced by mod_dbd, never
+        # silently reopened without its session settings.
+        DBS_PARAMS="sock=$DBS_MY_SOCK user=dbsession dbname=dbsession reconnect=0"
+        export DBS_MY_SOCK
+        ;;
     *)
-        echo "db_start: unknown driver $DBS_DRIVER (sqlite3, pgsql)" >&2
+        echo "db_start: unknown driver $DBS_DRIVER (sqlite3, pgsql, mysql)" >&2
         return 1
         ;;
     esac
@@ -49,11 +64,47 @@ db_sql() {
     case $DBS_DRIVER in
     sqlite3) sqlite3 "$DBS_SQLITE_FILE" "$1" ;;
     pgsql) psql -qAt -h "$DBS_DB_DIR" -U dbsession -d dbsession -c "$1" ;;
+    mysql) mariadb --no-defaults -N -B -S "$DBS_MY_SOCK" -u dbsession dbsession -e "$1" ;;
+    esac
+}
+
+# Stop and start the server only, data kept (the outage tests).
+db_server_stop() {
+    case $DBS_DRIVER in
+    pgsql) "$PG_BIN/pg_ctl" -D "$DBS_PG_DATA" -m fast -w stop >/dev/null ;;
+    mysql)
+        mariadb-admin --no-defaults -S "$DBS_MY_SOCK" -u root shutdown
+        ;;
+    esac
+}
+
+db_server_start() {
+    case $DBS_DRIVER in
+    pgsql)
+        "$PG_BIN/pg_ctl" -D "$DBS_PG_DATA" -l "$DBS_DB_DIR/postgres.log" -w \
+            -o "-c listen_addresses='' -k $DBS_DB_DIR -c fsync=off \
+                -c max_connections=200" start >/dev/null
+        ;;
+    mysql)
+        mariadbd --no-defaults --datadir="$DBS_DB_DIR/mydata" \
+            --socket="$DBS_MY_SOCK" --skip-networking \
+            --pid-file="$DBS_DB_DIR/mysqld.pid" \
+            --log-error="$DBS_DB_DIR/mysqld.log" --skip-log-bin \
+            --innodb-flush-log-at-trx-commit=2 --max-connections=300 \
+            </dev/null >/dev/null 2>&1 &
+        local i
+        for i in $(seq 100); do
+            mariadb-admin --no-defaults -S "$DBS_MY_SOCK" -u root ping \
+                >/dev/null 2>&1 && return 0
+            sleep 0.2
+        done
+        return 1
+        ;;
     esac
 }
 
 db_stop() {
     case ${DBS_DRIVER:-} in
-    pgsql) "$PG_BIN/pg_ctl" -D "$DBS_PG_DATA" -m fast -w stop >/dev/null 2>&1 || true ;;
+    pgsql|mysql) db_server_stop >/dev/null 2>&1 || true ;;
     esac
 }

@@ -22,17 +22,19 @@ void dbs_session_init(dbs_session_t *s, apr_pool_t *pool)
 apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
                               const dbs_conn_t *c, apr_pool_t *pool,
                               const unsigned char *id, const dbs_policy_t *p,
-                              apr_int64_t now, const char **err)
+                              apr_int64_t now, dbs_fail_e *fail,
+                              const char **err)
 {
     dbs_record_t rec;
     int found = 0;
 
+    *fail = DBS_FAIL_NONE;
     if (!id) {
         return APR_SUCCESS;
     }
     memcpy(s->id, id, DBS_ID_BYTES);
     dbs_id_hash_hex(s->id, s->id_hash);
-    if (dbs_store_load(st, c, pool, s->id_hash, &rec, &found, err)
+    if (dbs_store_load(st, c, pool, s->id_hash, &rec, &found, fail, err)
         != APR_SUCCESS) {
         return APR_EGENERAL;
     }
@@ -43,6 +45,7 @@ apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
     }
     if (dbs_data_decode(pool, rec.data, s->data) != NULL) {
         *err = "stored session data is malformed";
+        *fail = DBS_FAIL_DATABASE;
         return APR_EGENERAL;
     }
     s->loaded = 1;

@@ -58,11 +58,13 @@ typedef struct {
 void dbs_session_init(dbs_session_t *s, apr_pool_t *pool);
 
 /* Look the cookie's ID up (id NULL: no usable cookie). Expired rows are
- * treated as absent. On a database error returns non-success. */
+ * treated as absent. On a database error returns non-success, *fail says
+ * which kind. */
 apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
                               const dbs_conn_t *c, apr_pool_t *pool,
                               const unsigned char *id, const dbs_policy_t *p,
-                              apr_int64_t now, const char **err);
+                              apr_int64_t now, dbs_fail_e *fail,
+                              const char **err);
 
 /* Hand out the pending flash messages and drop them from the session. */
 const char *dbs_session_take_flash(dbs_session_t *s);

@@ -16,6 +16,7 @@ typedef enum {
     STMT_TOUCH,
     STMT_DELETE,
     STMT_CLEANUP,
+    STMT_CLAIM,
     STMT_COUNT
 } stmt_e;
 
@@ -100,6 +101,12 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
                                "id_hash FROM %s WHERE expires_at < %%lld "
                                "LIMIT %%d)",
                                table, table);
+        /* PostgreSQL: a row lock does not wait for another transaction's
+         * uncommitted INSERT. A transaction that creates an ID holds this
+         * lock on it until it ends; a reader that misses takes it too, so it
+         * waits for that commit and then sees the row. */
+        st->sql[k][STMT_CLAIM] =
+            k == KIND_PGSQL ? "SELECT pg_advisory_xact_lock(%lld)" : NULL;
     }
     st->userdata_key = apr_pstrcat(pool, "dbsession-statements:", table, NULL);
     return st;
@@ -146,12 +153,30 @@ static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
     for (i = 0; i < STMT_COUNT; i++) {
         /* A fresh label each time: re-preparing on a connection that still
          * has the old statement must not collide with it. */
-        const char *label = apr_psprintf(c->pool, "dbsession_%d_%u", i,
-                                         apr_atomic_inc32(&generation));
-        int rv = apr_dbd_prepare(c->driver, c->pool, c->handle,
+        const char *label;
+        int rv;
+
+        if (!st->sql[kind][i]) {
+            continue;
+        }
+        label = apr_psprintf(c->pool, "dbsession_%d_%u", i,
+                             apr_atomic_inc32(&generation));
+        rv = apr_dbd_prepare(c->driver, c->pool, c->handle,
                                  st->sql[kind][i], label, &state->stmt[i]);
         if (rv != 0) {
             *err = db_error(pool, c, rv, "preparing statements");
+            return APR_EGENERAL;
+        }
+    }
+    if (kind == KIND_MYSQL) {
+        /* No gap locks: a lookup of a missing ID must not block other
+         * sessions' inserts. */
+        int rows;
+        int rv = apr_dbd_query(c->driver, c->handle, &rows,
+                               "SET SESSION TRANSACTION ISOLATION LEVEL "
+                               "READ COMMITTED");
+        if (rv != 0) {
+            *err = db_error(pool, c, rv, "setting the isolation level");
             return APR_EGENERAL;
         }
     }
@@ -281,50 +306,125 @@ apr_status_t dbs_store_end(const dbs_conn_t *c, apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
-apr_status_t dbs_store_load(const dbs_store_t *st, const dbs_conn_t *c,
-                            apr_pool_t *pool, const char *id_hash,
-                            dbs_record_t *rec, int *found, const char **err)
+/* Selects run buffered ("random access" in apr_dbd): with the sequential
+ * mode, PostgreSQL's errors (a lock timeout) only show up while fetching,
+ * where apr_dbd cannot tell them from the end of the rows. */
+#define BUFFERED 1
+
+/* Read to the end from row n (1-based), so that the driver releases the
+ * statement. */
+static void drain(const dbs_conn_t *c, apr_pool_t *pool,
+                  apr_dbd_results_t *res, int n)
 {
-    conn_state_t *state;
+    apr_dbd_row_t *row = NULL;
+
+    while (apr_dbd_get_row(c->driver, pool, res, &row, n++) == 0) {
+    }
+}
+
+/* The advisory key of an ID hash: its first 60 bits, positive. */
+static const char *claim_key(apr_pool_t *pool, const char *id_hash)
+{
+    return apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                        apr_strtoi64(apr_pstrndup(pool, id_hash, 15), NULL, 16));
+}
+
+static apr_status_t claim(const dbs_store_t *st, const dbs_conn_t *c,
+                          apr_pool_t *pool, conn_state_t *state,
+                          const char *id_hash, const char **err)
+{
+    const char *values[1];
+    apr_dbd_results_t *res = NULL;
+    int rv;
+
+    if (state->kind != KIND_PGSQL) {
+        return APR_SUCCESS;
+    }
+    values[0] = claim_key(pool, id_hash);
+    rv = apr_dbd_pselect(c->driver, pool, c->handle, &res,
+                         state->stmt[STMT_CLAIM], BUFFERED, 1, values);
+    if (rv != 0) {
+        *err = db_error(pool, c, rv, "waiting for the session");
+        forget_statements(st, c);
+        return APR_EGENERAL;
+    }
+    drain(c, pool, res, 1);
+    return APR_SUCCESS;
+}
+
+static apr_status_t select_row(const dbs_store_t *st, const dbs_conn_t *c,
+                               apr_pool_t *pool, conn_state_t *state,
+                               const char *id_hash, dbs_record_t *rec,
+                               int *found, const char **err)
+{
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     const char *values[1];
     int rv;
 
-    *found = 0;
-    if (get_state(st, c, &state, err, pool) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
     values[0] = id_hash;
     rv = apr_dbd_pselect(c->driver, pool, c->handle, &res,
-                         state->stmt[STMT_LOAD], 0, 1, values);
+                         state->stmt[STMT_LOAD], BUFFERED, 1, values);
     if (rv != 0) {
         *err = db_error(pool, c, rv, "loading the session");
         forget_statements(st, c);
         return APR_EGENERAL;
     }
-    /* Read every row: drivers keep the statement busy until the end. */
-    while (apr_dbd_get_row(c->driver, pool, res, &row, -1) == 0) {
-        const char *v;
+    /* id_hash is the primary key: one row at most. */
+    if (apr_dbd_get_row(c->driver, pool, res, &row, 1) == 0) {
+        const char *v[6];
         int i;
 
-        if (*found) {
-            continue;
-        }
         for (i = 0; i < 6; i++) {
-            v = apr_dbd_get_entry(c->driver, row, i);
-            v = apr_pstrdup(pool, v ? v : "");
-            switch (i) {
-            case 0: rec->user = v; break;
-            case 1: rec->data = v; break;
-            case 2: rec->flash = v; break;
-            case 3: rec->csrf = v; break;
-            case 4: rec->created_at = apr_atoi64(v); break;
-            default: rec->active_at = apr_atoi64(v); break;
-            }
+            v[i] = apr_dbd_get_entry(c->driver, row, i);
+            v[i] = apr_pstrdup(pool, v[i] ? v[i] : "");
         }
+        rec->user = v[0];
+        rec->data = v[1];
+        rec->flash = v[2];
+        rec->csrf = v[3];
+        rec->created_at = apr_atoi64(v[4]);
+        rec->active_at = apr_atoi64(v[5]);
         *found = 1;
+        drain(c, pool, res, 2);
     }
+    return APR_SUCCESS;
+}
+
+apr_status_t dbs_store_load(const dbs_store_t *st, const dbs_conn_t *c,
+                            apr_pool_t *pool, const char *id_hash,
+                            dbs_record_t *rec, int *found, dbs_fail_e *fail,
+                            const char **err)
+{
+    apr_time_t start = apr_time_now();
+    conn_state_t *state;
+    apr_status_t rv;
+
+    *found = 0;
+    *fail = DBS_FAIL_DATABASE;
+    if (get_state(st, c, &state, err, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    rv = select_row(st, c, pool, state, id_hash, rec, found, err);
+    if (rv == APR_SUCCESS && !*found && state->kind == KIND_PGSQL) {
+        /* Maybe the row is being created right now: wait for that. */
+        rv = claim(st, c, pool, state, id_hash, err);
+        if (rv == APR_SUCCESS) {
+            rv = select_row(st, c, pool, state, id_hash, rec, found, err);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        /* The server's own lock wait ran out (its error text is localised,
+         * the clock is not). */
+        if (state->lock_timeout >= 0
+            && apr_time_now() - start
+                   >= apr_time_from_sec(state->lock_timeout)
+                          - apr_time_from_msec(100)) {
+            *fail = DBS_FAIL_LOCK_TIMEOUT;
+        }
+        return rv;
+    }
+    *fail = DBS_FAIL_NONE;
     return APR_SUCCESS;
 }
 
@@ -334,7 +434,12 @@ apr_status_t dbs_store_insert(const dbs_store_t *st, const dbs_conn_t *c,
                               const char **err)
 {
     const char *values[8];
+    conn_state_t *state;
 
+    if (get_state(st, c, &state, err, pool) != APR_SUCCESS
+        || claim(st, c, pool, state, id_hash, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
     values[0] = id_hash;
     values[1] = rec->user;
     values[2] = rec->data;
@@ -352,7 +457,13 @@ apr_status_t dbs_store_update(const dbs_store_t *st, const dbs_conn_t *c,
                               apr_int64_t expires_at, const char **err)
 {
     const char *values[8];
+    conn_state_t *state;
 
+    if (strcmp(old_hash, new_hash) != 0
+        && (get_state(st, c, &state, err, pool) != APR_SUCCESS
+            || claim(st, c, pool, state, new_hash, err) != APR_SUCCESS)) {
+        return APR_EGENERAL;
+    }
     values[0] = new_hash;
     values[1] = rec->user;
     values[2] = rec->data;

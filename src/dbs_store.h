@@ -46,7 +46,9 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table);
 int dbs_store_driver_supported(const char *name);
 
 /* Begin the request's transaction; waits at most lock_timeout seconds for
- * a SQLite write lock, and sets the row-lock wait for PostgreSQL/MySQL. */
+ * a SQLite write lock, and sets the row-lock wait for PostgreSQL/MySQL.
+ * Rows written under a new ID are announced (see dbs_store_load) until the
+ * transaction ends. */
 apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
                              apr_pool_t *pool, apr_int64_t lock_timeout,
                              apr_dbd_transaction_t **txn, dbs_fail_e *fail,
@@ -55,10 +57,14 @@ apr_status_t dbs_store_end(const dbs_conn_t *c, apr_pool_t *pool,
                            apr_dbd_transaction_t *txn, int commit,
                            const char **err);
 
-/* Load and lock the row of id_hash. *found is 0 when there is none. */
+/* Load and lock the row of id_hash; *found is 0 when there is none. A row
+ * another transaction is creating is waited for, so a client that got the
+ * new cookie never misses it. On failure *fail tells a lock wait that ran
+ * out from any other database error. */
 apr_status_t dbs_store_load(const dbs_store_t *st, const dbs_conn_t *c,
                             apr_pool_t *pool, const char *id_hash,
-                            dbs_record_t *rec, int *found, const char **err);
+                            dbs_record_t *rec, int *found, dbs_fail_e *fail,
+                            const char **err);
 apr_status_t dbs_store_insert(const dbs_store_t *st, const dbs_conn_t *c,
                               apr_pool_t *pool, const char *id_hash,
                               const dbs_record_t *rec, apr_int64_t expires_at,

@@ -13,7 +13,7 @@ Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0,
                                 keep_alive => 0);
 
 our @EXPORT = qw(req session_cookie set_cookies seen db_scalar db_rows
-                 new_session);
+                 db_server new_session parallel);
 
 # req(GET => '/cgi/echo.pl?set=a%3D1', cookie => $value, name => 'session',
 #     headers => [Name => value, ...], content => $body)
@@ -54,19 +54,53 @@ sub seen {
     return \%env;
 }
 
-# One value from the test database (scripts/db.sh started it).
+# One value from the test database (scripts/db.sh started it and knows how
+# to reach each kind).
 sub db_scalar {
     my ($sql) = @_;
-    my @cmd = $ENV{DBS_DRIVER} eq 'pgsql'
-        ? ('psql', '-qAt', '-h', $ENV{DBS_DB_DIR}, '-U', 'dbsession',
-           '-d', 'dbsession', '-c', $sql)
-        : ('sqlite3', $ENV{DBS_SQLITE_FILE}, $sql);
-    open my $fh, '-|', @cmd or die "cannot run @cmd: $!";
+    open my $fh, '-|', 'bash', '-c', 'source scripts/db.sh && db_sql "$1"',
+        'db_sql', $sql or die "cannot run db_sql: $!";
     local $/;
-    my $out = <$fh>;
-    close $fh or die "@cmd failed";
+    my $out = <$fh> // '';
+    close $fh or die "db_sql failed: $sql";
     $out =~ s/\s+\z//;
     return $out;
+}
+
+# Stop or start the database server, data kept (pgsql and mysql).
+sub db_server {
+    my ($what) = @_;
+    system('bash', '-c', "source scripts/db.sh && db_server_$what") == 0
+        or die "db_server_$what failed";
+}
+
+# Run $code in $n processes at once; returns their return values (strings).
+sub parallel {
+    my ($n, $code) = @_;
+    my @pipes;
+    for my $i (1 .. $n) {
+        pipe my $r, my $w or die $!;
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            close $r;
+            Apache::TestRequest::user_agent(reset => 1,
+                requests_redirectable => 0, keep_alive => 0);
+            print $w $code->($i) // '';
+            close $w;
+            require POSIX;
+            POSIX::_exit(0);
+        }
+        close $w;
+        push @pipes, [$pid, $r];
+    }
+    my @out;
+    for (@pipes) {
+        my ($pid, $r) = @$_;
+        local $/;
+        push @out, scalar <$r>;
+        waitpid $pid, 0;
+    }
+    return @out;
 }
 
 sub db_rows { db_scalar('SELECT count(*) FROM dbsession') }

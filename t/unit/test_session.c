@@ -44,10 +44,11 @@ static dbs_cookie_action_e save(dbs_session_t *s, apr_int64_t now)
 static void load(dbs_session_t *s, const unsigned char *id, apr_int64_t now)
 {
     const char *err = NULL;
+    dbs_fail_e fail;
 
     dbs_session_init(s, unit_pool);
     ck_assert_int_eq(dbs_session_load(s, store, &unit_conn, unit_pool, id,
-                                      &policy, now, &err),
+                                      &policy, now, &fail, &err),
                      APR_SUCCESS);
 }
 

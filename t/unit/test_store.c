@@ -38,7 +38,7 @@ START_TEST(insert_load_update_delete)
         dbs_store_insert(store, &unit_conn, unit_pool, H1, &rec, 5000, &err),
         APR_SUCCESS);
     ck_assert_int_eq(
-        dbs_store_load(store, &unit_conn, unit_pool, H1, &got, &found, &err),
+        dbs_store_load(store, &unit_conn, unit_pool, H1, &got, &found, &fail, &err),
         APR_SUCCESS);
     ck_assert_int_eq(found, 1);
     ck_assert_str_eq(got.user, "alice");
@@ -53,9 +53,9 @@ START_TEST(insert_load_update_delete)
     ck_assert_int_eq(dbs_store_update(store, &unit_conn, unit_pool, H1, H2,
                                       &rec, 6000, &err),
                      APR_SUCCESS);
-    dbs_store_load(store, &unit_conn, unit_pool, H1, &got, &found, &err);
+    dbs_store_load(store, &unit_conn, unit_pool, H1, &got, &found, &fail, &err);
     ck_assert_int_eq(found, 0);
-    dbs_store_load(store, &unit_conn, unit_pool, H2, &got, &found, &err);
+    dbs_store_load(store, &unit_conn, unit_pool, H2, &got, &found, &fail, &err);
     ck_assert_int_eq(found, 1);
     ck_assert_str_eq(got.data, "a=2");
     ck_assert_int_eq(got.created_at, 1000);
@@ -118,7 +118,7 @@ START_TEST(errors_are_reported_and_recovered)
     const char *err = NULL;
     int found;
     apr_dbd_transaction_t *txn;
-    dbs_fail_e fail;
+    dbs_fail_e fail = DBS_FAIL_NONE;
 
     ck_assert_int_ne(dbs_store_begin(missing, &unit_conn, unit_pool, 1, &txn,
                                      &fail, &err),
@@ -128,7 +128,7 @@ START_TEST(errors_are_reported_and_recovered)
     ck_assert_ptr_nonnull(strstr(err, "no_such_table"));
     /* The good store still works on the same connection. */
     ck_assert_int_eq(
-        dbs_store_load(store, &unit_conn, unit_pool, H1, &got, &found, &err),
+        dbs_store_load(store, &unit_conn, unit_pool, H1, &got, &found, &fail, &err),
         APR_SUCCESS);
     ck_assert_int_eq(found, 0);
     ck_assert(dbs_store_driver_supported("pgsql"));
