@@ -1,0 +1,29 @@
+# Another module's writes through ap_dbd_acquire(r) or dbsession_dbd(r)
+# share the session's transaction: both commit on 200, neither on 500.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(-withtestmore);
+use lib 't/lib';
+use DBSTest;
+
+plan tests => 9;
+
+sub logged { db_scalar("SELECT count(*) FROM app_log WHERE note = '$_[0]'") }
+
+my $res = req(GET => '/dbs-app?note=first&status=200&via=acquire');
+is $res->code, 200, 'ap_dbd_acquire(r) is the session connection';
+my $cookie = session_cookie($res);
+ok $cookie, 'the session value created a session';
+is logged('first'), '1', 'the app row committed with it';
+
+$res = req(GET => '/dbs-app?note=second&status=500&via=acquire', cookie => $cookie);
+is $res->code, 500, 'a failing request';
+is logged('second'), '0', 'its app row rolled back';
+is seen(req(GET => '/cgi/echo.pl', cookie => $cookie))->{SESSION_note}, 'first',
+    'and so did its session value';
+
+$res = req(GET => '/dbs-app?note=third&status=200&via=api', cookie => $cookie);
+is $res->code, 200, 'dbsession_dbd(r) gives the same connection';
+is logged('third'), '1', 'the app row committed';
+is seen(req(GET => '/cgi/echo.pl', cookie => $cookie))->{SESSION_note}, 'third',
+    'together with the session';
