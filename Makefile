@@ -1,4 +1,4 @@
-# mod_dbsession: build, install, test, demo, bench.
+# mod_dbsession: build, install, test, demo.
 #
 # The core (src/) is compiled WITHOUT httpd's include directory, so a stray
 # #include <httpd.h> there fails the build: the boundary is enforced here.
@@ -21,7 +21,7 @@ CORE_SRC    := $(wildcard src/dbs_*.c)
 CORE_LO     := $(CORE_SRC:.c=.lo)
 UNIT_SRC    := $(wildcard t/unit/*.c)
 
-.PHONY: all install test unit integration demo bench clean valgrind asan
+.PHONY: all install test unit demo clean valgrind asan
 
 all: .libs/mod_dbsession.so
 
@@ -61,9 +61,6 @@ test:
 
 demo:
 	scripts/demo
-
-bench:
-	scripts/bench
 
 clean:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.lo src/*.o src/*.slo \

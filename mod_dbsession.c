@@ -425,7 +425,7 @@ typedef struct {
     dbs_policy_t policy;
     ap_dbd_t *dbd;
     dbs_conn_t conn;
-    apr_dbd_transaction_t *txn;
+    int in_txn;             /* the transaction is open */
     dbs_session_t session;
     apr_int64_t now;
     const char *flash;      /* exposed (and so consumed) by this request */
@@ -461,12 +461,13 @@ static void finish(dbs_request_t *rs, int commit)
 {
     const char *err = NULL;
 
-    if (rs->finished || !rs->txn) {
+    if (rs->finished || !rs->in_txn) {
         rs->finished = 1;
         return;
     }
     rs->finished = 1;
-    if (dbs_store_end(&rs->conn, rs->initial->pool, rs->txn, commit, &err)
+    rs->in_txn = 0;
+    if (dbs_store_end(&rs->conn, rs->initial->pool, commit, &err)
         != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, rs->initial,
                       "DBS010: %s of the session transaction failed: %s",
@@ -562,17 +563,17 @@ static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
 
     dbs_session_init(&rs->session, rs->initial->pool);
     if (dbs_store_begin(rs->sconf->store, &rs->conn, rs->initial->pool,
-                        rs->conf.lock_timeout, &rs->txn, &fail, err)
+                        rs->conf.lock_timeout, &fail, err)
         != APR_SUCCESS) {
-        rs->txn = NULL;
         return fail;
     }
+    rs->in_txn = 1;
     apr_table_do(try_cookie_header, &walk, r->headers_in, "Cookie", NULL);
     if (walk.err) {
         const char *ignored;
 
-        dbs_store_end(&rs->conn, rs->initial->pool, rs->txn, 0, &ignored);
-        rs->txn = NULL;
+        dbs_store_end(&rs->conn, rs->initial->pool, 0, &ignored);
+        rs->in_txn = 0;
         *err = walk.err;
         return walk.fail;
     }
@@ -606,12 +607,16 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
     rs->conn.pool = rs->dbd->pool;
     fail = begin_and_load(r, rs, &err);
     if (fail == DBS_FAIL_DATABASE) {
-        /* Once more on statements prepared afresh: a pooled connection that
-         * libpq reset after a server restart lost the old ones. Nothing
-         * else has used the connection in this request yet. */
+        /* A pooled connection can have died with a database restart (mod_dbd
+         * checks it before the failure shows), or lost its prepared
+         * statements to a reset: revive it and try once more. Nothing else
+         * has used the connection in this request yet. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "DBS033: retrying the session load once: %s", err);
-        fail = begin_and_load(r, rs, &err);
+        if (dbs_store_revive(rs->sconf->store, &rs->conn, initial->pool)
+            == APR_SUCCESS) {
+            fail = begin_and_load(r, rs, &err);
+        }
     }
     if (fail != DBS_FAIL_NONE) {
         return fail_unavailable(r, rs, fail, err);
@@ -925,30 +930,37 @@ static void dbsession_insert_filter(request_rec *r)
 /* ------------------------------------------------------------------------ */
 /* After the response: commit or roll back                                  */
 
+/* Expired rows go in small batches, at most once per interval per child,
+ * in a transaction of their own after the request's has ended. */
 static void cleanup_expired(request_rec *r, dbs_request_t *rs)
 {
     static apr_time_t next_cleanup; /* per process */
     apr_int64_t interval = rs->sconf->resolved.cleanup_interval;
-    apr_dbd_transaction_t *txn = NULL;
-    dbs_fail_e fail;
+    dbs_fail_e fail = DBS_FAIL_NONE;
     const char *err = NULL;
-    int deleted = 0;
+    int deleted = 0, begun, ok;
 
     if (interval <= 0 || r->request_time < next_cleanup) {
         return;
     }
     next_cleanup = r->request_time + apr_time_from_sec(interval);
-    if (dbs_store_begin(rs->sconf->store, &rs->conn, r->pool, 0, &txn, &fail,
-                        &err) != APR_SUCCESS
-        || dbs_store_cleanup(rs->sconf->store, &rs->conn, r->pool, rs->now,
-                             CLEANUP_BATCH, &deleted, &err) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "DBS050: deleting expired sessions failed: %s", err);
+    begun = dbs_store_begin(rs->sconf->store, &rs->conn, r->pool,
+                            rs->conf.lock_timeout, &fail, &err)
+            == APR_SUCCESS;
+    ok = begun
+         && dbs_store_cleanup(rs->sconf->store, &rs->conn, r->pool, rs->now,
+                              CLEANUP_BATCH, &deleted, &err)
+                == APR_SUCCESS;
+    if (begun) {
+        dbs_store_end(&rs->conn, r->pool, ok, &err);
     }
-    if (txn) {
-        dbs_store_end(&rs->conn, r->pool, txn, deleted >= 0, &err);
+    if (!ok) {
+        /* A busy database is no news: the next interval tries again. */
+        ap_log_rerror(APLOG_MARK,
+                      fail == DBS_FAIL_LOCK_TIMEOUT ? APLOG_DEBUG : APLOG_WARNING,
+                      0, r, "DBS050: deleting expired sessions failed: %s", err);
     }
-    if (deleted > 0) {
+    else if (deleted > 0) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "DBS051: deleted %d expired sessions", deleted);
     }
@@ -973,7 +985,7 @@ static int dbsession_log_transaction(request_rec *r)
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "DBS060: session transaction %s (status %d)",
                   commit ? "committed" : "rolled back", last->status);
-    if (rs->txn && !rs->failed) {
+    if (commit) {
         cleanup_expired(r, rs);
     }
     return DECLINED;

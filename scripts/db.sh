@@ -47,9 +47,7 @@ db_start() {
             || { cat "$DBS_DB_DIR/mysqld.log" >&2; return 1; }
         mariadb --no-defaults -S "$DBS_MY_SOCK" -u dbsession dbsession \
             < "$DBS_TOP/dbd_schema.sql"
-        # reconnect=0: a dropped connection is replaced by mod_dbd, never
-        # silently reopened without its session settings.
-        DBS_PARAMS="sock=$DBS_MY_SOCK user=dbsession dbname=dbsession reconnect=0"
+        DBS_PARAMS="sock=$DBS_MY_SOCK user=dbsession dbname=dbsession"
         export DBS_MY_SOCK
         ;;
     *)

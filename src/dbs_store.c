@@ -245,14 +245,22 @@ static apr_status_t set_lock_timeout(const dbs_conn_t *c, apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
+/* The transaction is driven with plain statements, not
+ * apr_dbd_transaction_start/end: apr-util's pgsql driver dereferences a NULL
+ * transaction when BEGIN fails on a broken connection (a crash after a
+ * database restart), and its sqlite3 driver retries a busy BEGIN on its own
+ * schedule. The other modules' statements on the connection run inside it
+ * all the same: the transaction is the server's, not apr_dbd's. */
+static const char *const begin_sql[KIND_COUNT] = {
+    "BEGIN IMMEDIATE", "BEGIN", "START TRANSACTION"};
+
 apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
                              apr_pool_t *pool, apr_int64_t lock_timeout,
-                             apr_dbd_transaction_t **txn, dbs_fail_e *fail,
-                             const char **err)
+                             dbs_fail_e *fail, const char **err)
 {
     apr_time_t deadline = apr_time_now() + apr_time_from_sec(lock_timeout);
     conn_state_t *state;
-    int rv;
+    int rv, rows;
 
     *fail = DBS_FAIL_DATABASE;
     if (get_state(st, c, &state, err, pool) != APR_SUCCESS
@@ -261,22 +269,14 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
         return APR_EGENERAL;
     }
     for (;;) {
-        *txn = NULL;
-        rv = apr_dbd_transaction_start(c->driver, pool, c->handle, txn);
+        rv = apr_dbd_query(c->driver, c->handle, &rows, begin_sql[state->kind]);
         if (rv == 0) {
             *fail = DBS_FAIL_NONE;
             return APR_SUCCESS;
         }
         *err = db_error(pool, c, rv, "beginning the transaction");
-        if (*txn) {
-            /* Clears the driver's half-begun transaction state. */
-            apr_dbd_transaction_mode_set(c->driver, *txn,
-                                         APR_DBD_TRANSACTION_ROLLBACK);
-            apr_dbd_transaction_end(c->driver, pool, *txn);
-            *txn = NULL;
-        }
         /* SQLite reports a held write lock as SQLITE_BUSY (5): we wait for
-         * it ourselves so that DBSessionLockTimeout, not the driver, decides. */
+         * it ourselves so that DBSessionLockTimeout decides. */
         if (state->kind != KIND_SQLITE3 || rv != 5) {
             forget_statements(st, c);
             return APR_EGENERAL;
@@ -289,21 +289,27 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
     }
 }
 
-apr_status_t dbs_store_end(const dbs_conn_t *c, apr_pool_t *pool,
-                           apr_dbd_transaction_t *txn, int commit,
+apr_status_t dbs_store_end(const dbs_conn_t *c, apr_pool_t *pool, int commit,
                            const char **err)
 {
-    int rv;
+    int rows;
+    int rv = apr_dbd_query(c->driver, c->handle, &rows,
+                           commit ? "COMMIT" : "ROLLBACK");
 
-    apr_dbd_transaction_mode_set(c->driver, txn,
-                                 commit ? APR_DBD_TRANSACTION_COMMIT
-                                        : APR_DBD_TRANSACTION_ROLLBACK);
-    rv = apr_dbd_transaction_end(c->driver, pool, txn);
     if (rv != 0) {
         *err = db_error(pool, c, rv, commit ? "commit" : "rollback");
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t dbs_store_revive(const dbs_store_t *st, const dbs_conn_t *c,
+                              apr_pool_t *pool)
+{
+    forget_statements(st, c);
+    return apr_dbd_check_conn(c->driver, pool, c->handle) == APR_SUCCESS
+               ? APR_SUCCESS
+               : APR_EGENERAL;
 }
 
 /* Selects run buffered ("random access" in apr_dbd): with the sequential

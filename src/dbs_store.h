@@ -51,11 +51,16 @@ int dbs_store_driver_supported(const char *name);
  * transaction ends. */
 apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
                              apr_pool_t *pool, apr_int64_t lock_timeout,
-                             apr_dbd_transaction_t **txn, dbs_fail_e *fail,
-                             const char **err);
-apr_status_t dbs_store_end(const dbs_conn_t *c, apr_pool_t *pool,
-                           apr_dbd_transaction_t *txn, int commit,
+                             dbs_fail_e *fail, const char **err);
+/* Commit or roll back. A commit that fails has rolled back. */
+apr_status_t dbs_store_end(const dbs_conn_t *c, apr_pool_t *pool, int commit,
                            const char **err);
+
+/* After a failure: drop the connection's prepared statements and let the
+ * driver reconnect a broken connection (libpq's reset, MySQL's reconnect),
+ * so that one retry can succeed right after the database came back. */
+apr_status_t dbs_store_revive(const dbs_store_t *st, const dbs_conn_t *c,
+                              apr_pool_t *pool);
 
 /* Load and lock the row of id_hash; *found is 0 when there is none. A row
  * another transaction is creating is waited for, so a client that got the

@@ -26,12 +26,11 @@ static dbs_record_t record(const char *data)
 START_TEST(insert_load_update_delete)
 {
     dbs_record_t rec = record("a=1"), got;
-    apr_dbd_transaction_t *txn;
     dbs_fail_e fail;
     const char *err = NULL;
     int found;
 
-    ck_assert_int_eq(dbs_store_begin(store, &unit_conn, unit_pool, 1, &txn,
+    ck_assert_int_eq(dbs_store_begin(store, &unit_conn, unit_pool, 1,
                                      &fail, &err),
                      APR_SUCCESS);
     ck_assert_int_eq(
@@ -67,7 +66,7 @@ START_TEST(insert_load_update_delete)
     ck_assert_int_eq(
         dbs_store_delete(store, &unit_conn, unit_pool, H2, &err), APR_SUCCESS);
     ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 0);
-    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, txn, 1, &err),
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
                      APR_SUCCESS);
 }
 END_TEST
@@ -75,14 +74,13 @@ END_TEST
 START_TEST(rollback_leaves_nothing)
 {
     dbs_record_t rec = record("a=1");
-    apr_dbd_transaction_t *txn;
     dbs_fail_e fail;
     const char *err;
 
-    dbs_store_begin(store, &unit_conn, unit_pool, 1, &txn, &fail, &err);
+    dbs_store_begin(store, &unit_conn, unit_pool, 1, &fail, &err);
     dbs_store_insert(store, &unit_conn, unit_pool, H1, &rec, 5000, &err);
     ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 1);
-    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, txn, 0, &err),
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 0, &err),
                      APR_SUCCESS);
     ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 0);
 }
@@ -117,10 +115,9 @@ START_TEST(errors_are_reported_and_recovered)
     dbs_record_t got;
     const char *err = NULL;
     int found;
-    apr_dbd_transaction_t *txn;
     dbs_fail_e fail = DBS_FAIL_NONE;
 
-    ck_assert_int_ne(dbs_store_begin(missing, &unit_conn, unit_pool, 1, &txn,
+    ck_assert_int_ne(dbs_store_begin(missing, &unit_conn, unit_pool, 1,
                                      &fail, &err),
                      APR_SUCCESS);
     ck_assert_ptr_nonnull(err);
