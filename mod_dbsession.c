@@ -172,39 +172,30 @@ static const char *set_samesite(cmd_parms *cmd, void *dconf, const char *arg)
     return err ? bad_value(cmd, err) : NULL;
 }
 
-static const char *set_cookie_name(cmd_parms *cmd, void *dconf, const char *arg)
+/* String directives: cmd->info names the field and its validator. */
+typedef struct {
+    apr_size_t offset;
+    const char *(*check)(const char *arg);
+} string_field_t;
+
+#define STRING_FIELD(name, field, checker)                                     \
+    static string_field_t name = {APR_OFFSETOF(dbs_dir_config_t, field), \
+                                        checker}
+STRING_FIELD(cookie_name_field, cookie_name, dbs_parse_cookie_name);
+STRING_FIELD(cookie_path_field, cookie_path, dbs_parse_cookie_attr);
+STRING_FIELD(cookie_domain_field, cookie_domain, dbs_parse_cookie_attr);
+STRING_FIELD(env_prefix_field, env_prefix, dbs_parse_env_prefix);
+
+static const char *set_dir_string(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    const char *err = dbs_parse_cookie_name(arg);
+    const string_field_t *field = cmd->info;
+    const char *err = field->check(arg);
 
     note_scope(cmd, dconf);
     if (err) {
         return bad_value(cmd, err);
     }
-    ((dbs_dir_config_t *)dconf)->cookie_name = arg;
-    return NULL;
-}
-
-static const char *set_cookie_attr(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    const char *err = dbs_parse_cookie_attr(arg);
-
-    note_scope(cmd, dconf);
-    if (err) {
-        return bad_value(cmd, err);
-    }
-    *(const char **)((char *)dconf + (apr_size_t)cmd->info) = arg;
-    return NULL;
-}
-
-static const char *set_env_prefix(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    const char *err = dbs_parse_env_prefix(arg);
-
-    note_scope(cmd, dconf);
-    if (err) {
-        return bad_value(cmd, err);
-    }
-    ((dbs_dir_config_t *)dconf)->env_prefix = arg;
+    *(const char **)((char *)dconf + field->offset) = arg;
     return NULL;
 }
 
@@ -283,12 +274,12 @@ static const command_rec dbsession_cmds[] = {
                   "xchacha20poly1305 (default) or aes256gcm"),
     AP_INIT_TAKE1("DBSessionCleanupInterval", set_cleanup_interval, NULL,
                   RSRC_CONF, "seconds between deletions of expired rows, 0 off"),
-    AP_INIT_TAKE1("DBSessionCookieName", set_cookie_name, NULL,
+    AP_INIT_TAKE1("DBSessionCookieName", set_dir_string, &cookie_name_field,
                   RSRC_CONF | ACCESS_CONF, "cookie name (default session)"),
-    AP_INIT_TAKE1("DBSessionCookiePath", set_cookie_attr, DIR_OFFSET(cookie_path),
+    AP_INIT_TAKE1("DBSessionCookiePath", set_dir_string, &cookie_path_field,
                   RSRC_CONF | ACCESS_CONF, "cookie Path (default /)"),
-    AP_INIT_TAKE1("DBSessionCookieDomain", set_cookie_attr,
-                  DIR_OFFSET(cookie_domain), RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("DBSessionCookieDomain", set_dir_string,
+                  &cookie_domain_field, RSRC_CONF | ACCESS_CONF,
                   "cookie Domain (default none)"),
     AP_INIT_FLAG("DBSessionCookieSecure", set_dir_flag, DIR_OFFSET(cookie_secure),
                  RSRC_CONF | ACCESS_CONF, "Secure attribute (default On)"),
@@ -319,7 +310,7 @@ static const command_rec dbsession_cmds[] = {
     AP_INIT_TAKE1("DBSessionMaxSize", set_max_size, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "largest encoded session in bytes (default 65536)"),
-    AP_INIT_TAKE1("DBSessionEnvPrefix", set_env_prefix, NULL,
+    AP_INIT_TAKE1("DBSessionEnvPrefix", set_dir_string, &env_prefix_field,
                   RSRC_CONF | ACCESS_CONF,
                   "prefix of the per-key variables (default SESSION_)"),
     {NULL}};
