@@ -1001,6 +1001,9 @@ static apr_status_t api_write(request_rec *r, dbs_op_e op, const char *value)
     if (!rs) {
         return APR_ENOENT;
     }
+    if (rs->saved) {
+        return APR_EGENERAL; /* the response headers went out already */
+    }
     w = dbs_writes_make(r->pool);
     APR_ARRAY_PUSH(w->values[op], const char *) = value;
     return dbs_session_apply(&rs->session, r->pool, w, rs->conf.max_size, &err);

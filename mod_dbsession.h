@@ -12,7 +12,10 @@
  *
  * Changes made through this API are stored like those of the X-DBSession-*
  * response headers: before the response headers go out, and committed or
- * rolled back with the request's transaction by the final status.
+ * rolled back with the request's transaction by the final status. A change
+ * asked for after the headers went out is refused with APR_EGENERAL; one
+ * that would exceed DBSessionMaxSize with APR_EINVAL. Nothing is changed
+ * then.
  */
 #ifndef MOD_DBSESSION_H
 #define MOD_DBSESSION_H
