@@ -21,7 +21,7 @@ CORE_SRC    := $(wildcard src/dbs_*.c)
 CORE_LO     := $(CORE_SRC:.c=.lo)
 UNIT_SRC    := $(wildcard t/unit/*.c)
 
-.PHONY: all install test unit demo clean valgrind asan
+.PHONY: all install test unit demo clean valgrind valgrind-httpd asan
 
 all: .libs/mod_dbsession.so
 
@@ -46,6 +46,10 @@ unit: t/unit/run_unit
 valgrind: t/unit/run_unit
 	CK_FORK=no valgrind --leak-check=full --error-exitcode=1 \
 	    --errors-for-leak-kinds=definite t/unit/run_unit
+
+# The module inside httpd under valgrind, with part of the suite (SQLite).
+valgrind-httpd:
+	scripts/valgrind-httpd sqlite3
 
 asan:
 	$(CC) $(WARN) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
