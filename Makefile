@@ -21,7 +21,7 @@ CORE_SRC    := $(wildcard src/dbs_*.c)
 CORE_LO     := $(CORE_SRC:.c=.lo)
 UNIT_SRC    := $(wildcard t/unit/*.c)
 
-.PHONY: all install test unit demo clean valgrind valgrind-httpd asan
+.PHONY: all install test unit demo bench clean valgrind valgrind-httpd asan
 
 all: .libs/mod_dbsession.so
 
@@ -65,6 +65,10 @@ test:
 
 demo:
 	scripts/demo
+
+# Throughput of mod_dbsession and mod_session_dbd in one run (SPEC budget).
+bench:
+	scripts/bench
 
 clean:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.lo src/*.o src/*.slo \

@@ -35,7 +35,7 @@ typedef struct {
 #define COLUMNS "user_name, session_data, flash, csrf_token, created_at, active_at"
 
 /* Between SQLite write-lock attempts: short, as the holder is one request. */
-#define SQLITE_RETRY_SLEEP apr_time_from_msec(5)
+#define SQLITE_RETRY_SLEEP apr_time_from_msec(1)
 
 static int kind_of(const char *name, kind_e *kind)
 {
