@@ -91,28 +91,37 @@ int dbs_writes_empty(const dbs_writes_t *w)
     return 1;
 }
 
-/* Invalidate, Clear and Regenerate take "1" (repeats may be joined). */
+/* Every item of every value of a header: repeats may be joined with ", ". */
+static apr_array_header_t *all_items(apr_pool_t *pool,
+                                     const apr_array_header_t *values)
+{
+    apr_array_header_t *items = apr_array_make(pool, 4, sizeof(char *));
+    int i;
+
+    for (i = 0; i < values->nelts; i++) {
+        apr_array_cat(items,
+                      dbs_split_items(pool, APR_ARRAY_IDX(values, i, char *)));
+    }
+    return items;
+}
+
+/* Invalidate, Clear and Regenerate take "1". */
 static const char *check_switch(apr_pool_t *pool, dbs_op_e op,
                                 const apr_array_header_t *values)
 {
-    int i, j;
+    apr_array_header_t *items = all_items(pool, values);
+    int i;
 
-    for (i = 0; i < values->nelts; i++) {
-        apr_array_header_t *items =
-            dbs_split_items(pool, APR_ARRAY_IDX(values, i, char *));
-
-        for (j = 0; j < items->nelts; j++) {
-            if (strcmp(APR_ARRAY_IDX(items, j, char *), "1") != 0) {
-                return apr_psprintf(pool, "%s takes only the value 1",
-                                    dbs_op_headers[op]);
-            }
+    for (i = 0; i < items->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(items, i, char *), "1") != 0) {
+            return apr_psprintf(pool, "%s takes only the value 1",
+                                dbs_op_headers[op]);
         }
     }
     return NULL;
 }
 
-/* A single-value header (User): repeats may be joined with ", ", the last
- * one counts. */
+/* A single-value header (User): the last one counts. */
 static const char *last_value(apr_pool_t *pool, const apr_array_header_t *values,
                               char **out)
 {
@@ -127,24 +136,20 @@ static const char *last_value(apr_pool_t *pool, const apr_array_header_t *values
 static const char *append_flash(apr_pool_t *pool, dbs_session_t *s,
                                 const apr_array_header_t *values)
 {
-    int i, j;
+    apr_array_header_t *items = all_items(pool, values);
+    int i;
 
-    for (i = 0; i < values->nelts; i++) {
-        apr_array_header_t *items =
-            dbs_split_items(pool, APR_ARRAY_IDX(values, i, char *));
+    for (i = 0; i < items->nelts; i++) {
+        const char *item = APR_ARRAY_IDX(items, i, char *);
+        char *msg;
+        const char *err = dbs_pct_decode(pool, item, strlen(item), &msg);
 
-        for (j = 0; j < items->nelts; j++) {
-            char *msg;
-            const char *err = dbs_pct_decode(
-                pool, APR_ARRAY_IDX(items, j, char *),
-                strlen(APR_ARRAY_IDX(items, j, char *)), &msg);
-            if (err) {
-                return apr_psprintf(pool, "X-DBSession-Flash: %s", err);
-            }
-            s->flash = *s->flash ? apr_pstrcat(pool, s->flash, "&",
-                                               dbs_pct_encode(pool, msg), NULL)
-                                 : dbs_pct_encode(pool, msg);
+        if (err) {
+            return apr_psprintf(pool, "X-DBSession-Flash: %s", err);
         }
+        s->flash = *s->flash ? apr_pstrcat(pool, s->flash, "&",
+                                           dbs_pct_encode(pool, msg), NULL)
+                             : dbs_pct_encode(pool, msg);
     }
     return NULL;
 }
