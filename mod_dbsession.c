@@ -53,7 +53,8 @@ typedef struct {
     dbs_store_t *store;
 } server_conf_t;
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+typedef APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) dbd_acquire_fn;
+static dbd_acquire_fn *dbd_acquire;
 
 static void *create_server_conf(apr_pool_t *pool, server_rec *s)
 {
@@ -147,7 +148,8 @@ static const char *set_dir_seconds(cmd_parms *cmd, void *dconf, const char *arg)
 
 static const char *set_max_size(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    const char *err = dbs_parse_bytes(arg, &((dbs_dir_config_t *)dconf)->max_size);
+    const char *err =
+        dbs_parse_bytes(arg, &((dbs_dir_config_t *)dconf)->max_size);
 
     note_scope(cmd, dconf);
     return err ? bad_value(cmd, err) : NULL;
@@ -179,8 +181,8 @@ typedef struct {
 } string_field_t;
 
 #define STRING_FIELD(name, field, checker)                                     \
-    static string_field_t name = {APR_OFFSETOF(dbs_dir_config_t, field), \
-                                        checker}
+    static string_field_t name = {APR_OFFSETOF(dbs_dir_config_t, field),       \
+                                  checker}
 STRING_FIELD(cookie_name_field, cookie_name, dbs_parse_cookie_name);
 STRING_FIELD(cookie_path_field, cookie_path, dbs_parse_cookie_attr);
 STRING_FIELD(cookie_domain_field, cookie_domain, dbs_parse_cookie_attr);
@@ -215,10 +217,11 @@ static const char *add_keys(cmd_parms *cmd, void *dconf, const char *arg)
         sconf->core.keys = dbs_keyring_make(cmd->pool);
         sconf->core.keys_at = where(cmd);
     }
-    err = cmd->info ? dbs_keyring_add_file(sconf->core.keys, cmd->temp_pool,
-                                           ap_server_root_relative(cmd->temp_pool,
-                                                                   arg))
-                    : dbs_keyring_add(sconf->core.keys, arg);
+    err =
+        cmd->info
+            ? dbs_keyring_add_file(sconf->core.keys, cmd->temp_pool,
+                                   ap_server_root_relative(cmd->temp_pool, arg))
+            : dbs_keyring_add(sconf->core.keys, arg);
     /* The reason never repeats the key. */
     return err ? bad_value(cmd, err) : NULL;
 }
@@ -273,30 +276,33 @@ static const command_rec dbsession_cmds[] = {
     AP_INIT_TAKE1("DBSessionCipher", set_cipher, NULL, RSRC_CONF,
                   "xchacha20poly1305 (default) or aes256gcm"),
     AP_INIT_TAKE1("DBSessionCleanupInterval", set_cleanup_interval, NULL,
-                  RSRC_CONF, "seconds between deletions of expired rows, 0 off"),
+                  RSRC_CONF,
+                  "seconds between deletions of expired rows, 0 off"),
     AP_INIT_TAKE1("DBSessionCookieName", set_dir_string, &cookie_name_field,
                   RSRC_CONF | ACCESS_CONF, "cookie name (default session)"),
     AP_INIT_TAKE1("DBSessionCookiePath", set_dir_string, &cookie_path_field,
                   RSRC_CONF | ACCESS_CONF, "cookie Path (default /)"),
-    AP_INIT_TAKE1("DBSessionCookieDomain", set_dir_string,
-                  &cookie_domain_field, RSRC_CONF | ACCESS_CONF,
-                  "cookie Domain (default none)"),
-    AP_INIT_FLAG("DBSessionCookieSecure", set_dir_flag, DIR_OFFSET(cookie_secure),
-                 RSRC_CONF | ACCESS_CONF, "Secure attribute (default On)"),
+    AP_INIT_TAKE1("DBSessionCookieDomain", set_dir_string, &cookie_domain_field,
+                  RSRC_CONF | ACCESS_CONF, "cookie Domain (default none)"),
+    AP_INIT_FLAG("DBSessionCookieSecure", set_dir_flag,
+                 DIR_OFFSET(cookie_secure), RSRC_CONF | ACCESS_CONF,
+                 "Secure attribute (default On)"),
     AP_INIT_FLAG("DBSessionCookieHttpOnly", set_dir_flag,
                  DIR_OFFSET(cookie_httponly), RSRC_CONF | ACCESS_CONF,
                  "HttpOnly attribute (default On)"),
     AP_INIT_TAKE1("DBSessionCookieSameSite", set_samesite, NULL,
-                  RSRC_CONF | ACCESS_CONF, "Strict, Lax (default), None or Off"),
+                  RSRC_CONF | ACCESS_CONF,
+                  "Strict, Lax (default), None or Off"),
     AP_INIT_TAKE1("DBSessionCookieMaxAge", set_dir_seconds,
                   DIR_OFFSET(cookie_max_age), RSRC_CONF | ACCESS_CONF,
                   "cookie Max-Age in seconds, 0 for a browser-session cookie"),
     AP_INIT_TAKE1("DBSessionIdleTimeout", set_dir_seconds,
                   DIR_OFFSET(idle_timeout), RSRC_CONF | ACCESS_CONF,
                   "seconds of inactivity before expiry, 0 off (default 1800)"),
-    AP_INIT_TAKE1("DBSessionAbsoluteTimeout", set_dir_seconds,
-                  DIR_OFFSET(absolute_timeout), RSRC_CONF | ACCESS_CONF,
-                  "seconds after creation before expiry, 0 off (default 86400)"),
+    AP_INIT_TAKE1(
+        "DBSessionAbsoluteTimeout", set_dir_seconds,
+        DIR_OFFSET(absolute_timeout), RSRC_CONF | ACCESS_CONF,
+        "seconds after creation before expiry, 0 off (default 86400)"),
     AP_INIT_TAKE1("DBSessionExtensionDelay", set_dir_seconds,
                   DIR_OFFSET(extension_delay), RSRC_CONF | ACCESS_CONF,
                   "least seconds between idle extensions (default 60)"),
@@ -349,8 +355,8 @@ static int dbsession_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         int i;
 
         dbs_server_config_resolve(&sconf->core, &resolved);
-        if (resolved.cipher == DBS_CIPHER_AES256GCM
-            && !dbs_cipher_available(DBS_CIPHER_AES256GCM)) {
+        if (resolved.cipher == DBS_CIPHER_AES256GCM &&
+            !dbs_cipher_available(DBS_CIPHER_AES256GCM)) {
             return startup_error(s, resolved.cipher_at,
                                  "DBSessionCipher aes256gcm: this CPU has no "
                                  "hardware AES; use xchacha20poly1305");
@@ -360,9 +366,9 @@ static int dbsession_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             const char *err;
 
             dbs_dir_config_resolve(
-                dbs_dir_config_merge(ptemp, server_dir,
-                                     APR_ARRAY_IDX(sconf->scopes, i,
-                                                   dbs_dir_config_t *)),
+                dbs_dir_config_merge(
+                    ptemp, server_dir,
+                    APR_ARRAY_IDX(sconf->scopes, i, dbs_dir_config_t *)),
                 &effective);
             if ((err = dbs_dir_config_check(ptemp, &effective))) {
                 return startup_error(s, effective.enabled_at, err);
@@ -416,7 +422,7 @@ typedef struct {
     dbs_policy_t policy;
     ap_dbd_t *dbd;
     dbs_conn_t conn;
-    int in_txn;             /* the transaction is open */
+    int in_txn; /* the transaction is open */
     dbs_session_t session;
     apr_int64_t now;
     const char *flash;      /* exposed (and so consumed) by this request */
@@ -458,8 +464,8 @@ static void finish(dbs_request_t *rs, int commit)
     }
     rs->finished = 1;
     rs->in_txn = 0;
-    if (dbs_store_end(&rs->conn, rs->initial->pool, commit, &err)
-        != APR_SUCCESS) {
+    if (dbs_store_end(&rs->conn, rs->initial->pool, commit, &err) !=
+        APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, rs->initial,
                       "DBS010: %s of the session transaction failed: %s",
                       commit ? "commit" : "rollback", err);
@@ -503,22 +509,21 @@ static int try_cookie_header(void *data, const char *key, const char *value)
         walk->presented = 1;
         if (dbs_cookie_open(rs->sconf->resolved.keys,
                             rs->sconf->resolved.cipher, pair + name_len + 1,
-                            name, id)
-            != APR_SUCCESS) {
+                            name, id) != APR_SUCCESS) {
             char fp[DBS_FINGERPRINT_CHARS + 1];
 
             dbs_cookie_fingerprint(pair + name_len + 1, fp);
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, walk->r,
                           "DBS020: rejected a cookie that does not open "
-                          "(fingerprint %s)", fp);
+                          "(fingerprint %s)",
+                          fp);
             continue;
         }
         dbs_session_init(&rs->session, rs->initial->pool);
         if (dbs_session_load(&rs->session, rs->sconf->store, &rs->conn,
                              rs->initial->pool, id, &rs->policy, rs->now,
-                             &walk->fail, &walk->err)
-            != APR_SUCCESS
-            || rs->session.loaded) {
+                             &walk->fail, &walk->err) != APR_SUCCESS ||
+            rs->session.loaded) {
             return 0;
         }
     }
@@ -554,8 +559,7 @@ static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
 
     dbs_session_init(&rs->session, rs->initial->pool);
     if (dbs_store_begin(rs->sconf->store, &rs->conn, rs->initial->pool,
-                        rs->conf.lock_timeout, &fail, err)
-        != APR_SUCCESS) {
+                        rs->conf.lock_timeout, &fail, err) != APR_SUCCESS) {
         return fail;
     }
     rs->in_txn = 1;
@@ -582,7 +586,8 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
     const char *err = NULL;
 
     rs->initial = initial;
-    rs->sconf = ap_get_module_config(r->server->module_config, &dbsession_module);
+    rs->sconf =
+        ap_get_module_config(r->server->module_config, &dbsession_module);
     rs->conf = *conf;
     dbs_dir_config_policy(conf, &rs->policy);
     rs->now = apr_time_sec(r->request_time);
@@ -604,8 +609,8 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
          * has used the connection in this request yet. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "DBS033: retrying the session load once: %s", err);
-        if (dbs_store_revive(rs->sconf->store, &rs->conn, initial->pool)
-            == APR_SUCCESS) {
+        if (dbs_store_revive(rs->sconf->store, &rs->conn, initial->pool) ==
+            APR_SUCCESS) {
             fail = begin_and_load(r, rs, &err);
         }
     }
@@ -636,15 +641,16 @@ static void expose(request_rec *r, dbs_request_t *rs)
     for (i = 0; i < arr->nelts; i++) {
         set_var(r, apr_pstrcat(r->pool, rs->conf.env_prefix, e[i].key, NULL),
                 e[i].val);
-        apr_table_setn(r->notes, apr_pstrcat(r->pool, "dbsession:", e[i].key,
-                                             NULL),
+        apr_table_setn(r->notes,
+                       apr_pstrcat(r->pool, "dbsession:", e[i].key, NULL),
                        e[i].val);
     }
     set_var(r, "DBSESSION_NEW", s->loaded ? "0" : "1");
     if (s->loaded) {
-        set_var(r, "DBSESSION_CREATED", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                                     s->created_at));
-        expires = dbs_policy_expires_at(&rs->policy, s->created_at, s->active_at);
+        set_var(r, "DBSESSION_CREATED",
+                apr_psprintf(r->pool, "%" APR_INT64_T_FMT, s->created_at));
+        expires =
+            dbs_policy_expires_at(&rs->policy, s->created_at, s->active_at);
         if (expires) {
             set_var(r, "DBSESSION_EXPIRES",
                     apr_psprintf(r->pool, "%" APR_INT64_T_FMT, expires));
@@ -690,8 +696,8 @@ static int dbsession_header_parser(request_rec *r)
     }
     /* A handler that redirected internally (a CGI's local Location) wrote
      * its headers on the previous request_rec: they count. */
-    if (r->prev && !rs->saved && r->prev->status < rs->conf.rollback_status
-        && apply_writes(r, rs, take_writes(r->prev)) != OK) {
+    if (r->prev && !rs->saved && r->prev->status < rs->conf.rollback_status &&
+        apply_writes(r, rs, take_writes(r->prev)) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     expose(r, rs);
@@ -731,10 +737,14 @@ static dbs_writes_t *take_writes(request_rec *r)
 static const char *samesite_attr(int samesite)
 {
     switch (samesite) {
-    case DBS_SAMESITE_STRICT: return "; SameSite=Strict";
-    case DBS_SAMESITE_LAX: return "; SameSite=Lax";
-    case DBS_SAMESITE_NONE: return "; SameSite=None";
-    default: return "";
+    case DBS_SAMESITE_STRICT:
+        return "; SameSite=Strict";
+    case DBS_SAMESITE_LAX:
+        return "; SameSite=Lax";
+    case DBS_SAMESITE_NONE:
+        return "; SameSite=None";
+    default:
+        return "";
     }
 }
 
@@ -756,8 +766,8 @@ static const char *cookie_header(request_rec *r, dbs_request_t *rs,
     else {
         age = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
     }
-    return apr_pstrcat(r->pool, c->cookie_name, "=", value, "; Path=",
-                       c->cookie_path,
+    return apr_pstrcat(r->pool, c->cookie_name, "=", value,
+                       "; Path=", c->cookie_path,
                        c->cookie_domain ? "; Domain=" : "",
                        c->cookie_domain ? c->cookie_domain : "", age,
                        c->cookie_secure ? "; Secure" : "",
@@ -787,12 +797,13 @@ static void withdraw_cookie(request_rec *r, dbs_request_t *rs)
             /* Rebuild the Set-Cookie list without ours. */
             const apr_array_header_t *arr = apr_table_elts(tables[t]);
             const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-            apr_array_header_t *keep = apr_array_make(r->pool, 2, sizeof(char *));
+            apr_array_header_t *keep =
+                apr_array_make(r->pool, 2, sizeof(char *));
             int i;
 
             for (i = 0; i < arr->nelts; i++) {
-                if (e[i].key && strcasecmp(e[i].key, "Set-Cookie") == 0
-                    && strcmp(e[i].val, rs->set_cookie) != 0) {
+                if (e[i].key && strcasecmp(e[i].key, "Set-Cookie") == 0 &&
+                    strcmp(e[i].val, rs->set_cookie) != 0) {
                     APR_ARRAY_PUSH(keep, const char *) = e[i].val;
                 }
             }
@@ -814,8 +825,8 @@ static void send_cookie(request_rec *r, dbs_request_t *rs,
     }
     rs->set_cookie = cookie_header(r, rs, action);
     apr_table_addn(r->headers_out, "Set-Cookie", rs->set_cookie);
-    if (!apr_table_get(r->headers_out, "Cache-Control")
-        && !apr_table_get(r->err_headers_out, "Cache-Control")) {
+    if (!apr_table_get(r->headers_out, "Cache-Control") &&
+        !apr_table_get(r->err_headers_out, "Cache-Control")) {
         apr_table_setn(r->headers_out, "Cache-Control", "private");
     }
 }
@@ -825,14 +836,15 @@ static int apply_writes(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
 {
     const char *err = NULL;
 
-    if (dbs_writes_empty(w)
-        || dbs_session_apply(&rs->session, r->pool, w, rs->conf.max_size, &err)
-               == APR_SUCCESS) {
+    if (dbs_writes_empty(w) ||
+        dbs_session_apply(&rs->session, r->pool, w, rs->conf.max_size, &err) ==
+            APR_SUCCESS) {
         return OK;
     }
     rs->bad_write = 1;
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  "DBS040: session write refused, request rolled back: %s", err);
+                  "DBS040: session write refused, request rolled back: %s",
+                  err);
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
@@ -848,8 +860,8 @@ static int save_session(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
     }
     if (dbs_session_save(&rs->session, rs->sconf->store, &rs->conn,
                          rs->initial->pool, &rs->policy, rs->now,
-                         rs->conf.cookie_max_age, &cookie, &err)
-        != APR_SUCCESS) {
+                         rs->conf.cookie_max_age, &cookie,
+                         &err) != APR_SUCCESS) {
         rs->failed = 1;
         apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -862,8 +874,7 @@ static int save_session(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
 
 static int rolls_back(request_rec *r, dbs_request_t *rs)
 {
-    return rs->failed || rs->bad_write
-           || r->status >= rs->conf.rollback_status;
+    return rs->failed || rs->bad_write || r->status >= rs->conf.rollback_status;
 }
 
 typedef enum { FILTER_FIRST = 0, FILTER_PASS, FILTER_DISCARD } filter_state_e;
@@ -903,8 +914,8 @@ static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     /* Replace the response: the handler's output is dropped. */
     *state = FILTER_DISCARD;
     apr_brigade_cleanup(bb);
-    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(status, NULL, r->pool,
-                                                       f->c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(
+        bb, ap_bucket_error_create(status, NULL, r->pool, f->c->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
     return ap_pass_brigade(f->next, bb);
 }
@@ -936,20 +947,19 @@ static void cleanup_expired(request_rec *r, dbs_request_t *rs)
     }
     next_cleanup = r->request_time + apr_time_from_sec(interval);
     begun = dbs_store_begin(rs->sconf->store, &rs->conn, r->pool,
-                            rs->conf.lock_timeout, &fail, &err)
-            == APR_SUCCESS;
-    ok = begun
-         && dbs_store_cleanup(rs->sconf->store, &rs->conn, r->pool, rs->now,
-                              CLEANUP_BATCH, &deleted, &err)
-                == APR_SUCCESS;
+                            rs->conf.lock_timeout, &fail, &err) == APR_SUCCESS;
+    ok = begun &&
+         dbs_store_cleanup(rs->sconf->store, &rs->conn, r->pool, rs->now,
+                           CLEANUP_BATCH, &deleted, &err) == APR_SUCCESS;
     if (begun) {
         dbs_store_end(&rs->conn, r->pool, ok, &err);
     }
     if (!ok) {
         /* A busy database is no news: the next interval tries again. */
-        ap_log_rerror(APLOG_MARK,
-                      fail == DBS_FAIL_LOCK_TIMEOUT ? APLOG_DEBUG : APLOG_WARNING,
-                      0, r, "DBS050: deleting expired sessions failed: %s", err);
+        ap_log_rerror(
+            APLOG_MARK,
+            fail == DBS_FAIL_LOCK_TIMEOUT ? APLOG_DEBUG : APLOG_WARNING, 0, r,
+            "DBS050: deleting expired sessions failed: %s", err);
     }
     else if (deleted > 0) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -1030,9 +1040,9 @@ static apr_status_t dbsession_set(request_rec *r, const char *key,
     if (!value) {
         return api_write(r, DBS_OP_UNSET, key);
     }
-    return api_write(r, DBS_OP_SET,
-                     apr_pstrcat(r->pool, key, "=",
-                                 dbs_pct_encode(r->pool, value), NULL));
+    return api_write(
+        r, DBS_OP_SET,
+        apr_pstrcat(r->pool, key, "=", dbs_pct_encode(r->pool, value), NULL));
 }
 
 static apr_status_t dbsession_set_user(request_rec *r, const char *user)
@@ -1064,7 +1074,8 @@ static void dbsession_register_hooks(apr_pool_t *pool)
     static const char *const after_dbd[] = {"mod_dbd.c", NULL};
 
     ap_hook_check_config(dbsession_check_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(dbsession_post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(dbsession_post_config, after_dbd, NULL,
+                        APR_HOOK_MIDDLE);
     /* First, so that other header parsers (mod_setenvif...) see the session. */
     ap_hook_header_parser(dbsession_header_parser, NULL, NULL,
                           APR_HOOK_REALLY_FIRST);
@@ -1087,12 +1098,8 @@ static void dbsession_register_hooks(apr_pool_t *pool)
 }
 
 module AP_MODULE_DECLARE_DATA dbsession_module = {
-    STANDARD20_MODULE_STUFF,
-    create_dir_conf,
-    merge_dir_conf,
-    create_server_conf,
-    merge_server_conf,
-    dbsession_cmds,
+    STANDARD20_MODULE_STUFF,  create_dir_conf,   merge_dir_conf,
+    create_server_conf,       merge_server_conf, dbsession_cmds,
     dbsession_register_hooks,
 #if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
     AP_MODULE_FLAG_NONE

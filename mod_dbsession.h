@@ -27,28 +27,28 @@
 
 /* *value is the decoded value of key, or NULL when the key is not set. */
 APR_DECLARE_OPTIONAL_FN(apr_status_t, dbsession_get,
-                        (request_rec *r, const char *key, const char **value));
+                        (request_rec * r, const char *key, const char **value));
 
 /* Set key (a value of NULL unsets it). APR_EINVAL for a key that is not of
  * the form [A-Za-z_][A-Za-z0-9_]{0,63}; nothing is changed then. */
 APR_DECLARE_OPTIONAL_FN(apr_status_t, dbsession_set,
-                        (request_rec *r, const char *key, const char *value));
+                        (request_rec * r, const char *key, const char *value));
 
 /* Set the session's user; NULL or "" clears it. A change of user also
  * gives the session a new ID (session fixation defence). */
 APR_DECLARE_OPTIONAL_FN(apr_status_t, dbsession_set_user,
-                        (request_rec *r, const char *user));
+                        (request_rec * r, const char *user));
 
 /* A new session ID, data kept; the old ID stops working. */
-APR_DECLARE_OPTIONAL_FN(apr_status_t, dbsession_regenerate, (request_rec *r));
+APR_DECLARE_OPTIONAL_FN(apr_status_t, dbsession_regenerate, (request_rec * r));
 
 /* Delete the session and expire the cookie; values set afterwards in the
  * same request start a fresh session. */
-APR_DECLARE_OPTIONAL_FN(apr_status_t, dbsession_invalidate, (request_rec *r));
+APR_DECLARE_OPTIONAL_FN(apr_status_t, dbsession_invalidate, (request_rec * r));
 
 /* The request's mod_dbd connection, inside the session's transaction: what
  * a module writes through it commits or rolls back with the session. It is
  * the connection ap_dbd_acquire(r) returns; never close it. */
-APR_DECLARE_OPTIONAL_FN(ap_dbd_t *, dbsession_dbd, (request_rec *r));
+APR_DECLARE_OPTIONAL_FN(ap_dbd_t *, dbsession_dbd, (request_rec * r));
 
 #endif

@@ -108,16 +108,16 @@ apr_array_header_t *dbs_split_items(apr_pool_t *pool, const char *value)
             end--;
         }
         if (end > start) {
-            APR_ARRAY_PUSH(items, char *) = apr_pstrmemdup(pool, start,
-                                                           end - start);
+            APR_ARRAY_PUSH(items, char *) =
+                apr_pstrmemdup(pool, start, end - start);
         }
     }
     return items;
 }
 
 /* One "key=value" item, key checked, value decoded. */
-static const char *parse_pair(apr_pool_t *pool, const char *item,
-                              char **key, char **val)
+static const char *parse_pair(apr_pool_t *pool, const char *item, char **key,
+                              char **val)
 {
     const char *eq = strchr(item, '=');
     const char *err;
@@ -142,8 +142,8 @@ const char *dbs_parse_assignments(apr_pool_t *pool, const char *value,
 
     for (i = 0; i < items->nelts; i++) {
         char *key = NULL, *val = NULL;
-        const char *err = parse_pair(pool, APR_ARRAY_IDX(items, i, char *),
-                                     &key, &val);
+        const char *err =
+            parse_pair(pool, APR_ARRAY_IDX(items, i, char *), &key, &val);
         if (err) {
             return err;
         }

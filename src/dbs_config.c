@@ -6,9 +6,11 @@
 #include <apr_strings.h>
 
 /* The one merge rule: the more specific value wins when it is set. */
-#define MERGE_INT(field) out->field = add->field != DBS_UNSET ? add->field : base->field
+#define MERGE_INT(field)                                                       \
+    out->field = add->field != DBS_UNSET ? add->field : base->field
 #define MERGE_PTR(field) out->field = add->field ? add->field : base->field
-#define DEFAULT_INT(field, value) out->field = in->field != DBS_UNSET ? in->field : (value)
+#define DEFAULT_INT(field, value)                                              \
+    out->field = in->field != DBS_UNSET ? in->field : (value)
 #define DEFAULT_PTR(field, value) out->field = in->field ? in->field : (value)
 
 dbs_dir_config_t *dbs_dir_config_make(apr_pool_t *pool)
@@ -68,7 +70,8 @@ void dbs_dir_config_resolve(const dbs_dir_config_t *in, dbs_dir_config_t *out)
     DEFAULT_PTR(cookie_domain, NULL);
     DEFAULT_PTR(env_prefix, DBS_DEFAULT_ENV_PREFIX);
     DEFAULT_PTR(enabled_at, NULL);
-    if (strncmp(out->cookie_name, DBS_HOST_PREFIX, strlen(DBS_HOST_PREFIX)) == 0) {
+    if (strncmp(out->cookie_name, DBS_HOST_PREFIX, strlen(DBS_HOST_PREFIX)) ==
+        0) {
         out->cookie_secure = 1;
         out->cookie_path = "/";
         out->cookie_domain = NULL;
@@ -77,13 +80,14 @@ void dbs_dir_config_resolve(const dbs_dir_config_t *in, dbs_dir_config_t *out)
 
 const char *dbs_dir_config_check(apr_pool_t *pool, const dbs_dir_config_t *c)
 {
-    if (c->idle_timeout > 0 && c->absolute_timeout > 0
-        && c->absolute_timeout <= c->idle_timeout) {
-        return apr_psprintf(pool,
-                            "DBSessionAbsoluteTimeout (%" APR_INT64_T_FMT
-                            ") must be longer than DBSessionIdleTimeout (%"
-                            APR_INT64_T_FMT ") when both are on",
-                            c->absolute_timeout, c->idle_timeout);
+    if (c->idle_timeout > 0 && c->absolute_timeout > 0 &&
+        c->absolute_timeout <= c->idle_timeout) {
+        return apr_psprintf(
+            pool,
+            "DBSessionAbsoluteTimeout (%" APR_INT64_T_FMT
+            ") must be longer than DBSessionIdleTimeout (%" APR_INT64_T_FMT
+            ") when both are on",
+            c->absolute_timeout, c->idle_timeout);
     }
     if (c->cookie_samesite == DBS_SAMESITE_NONE && !c->cookie_secure) {
         return "DBSessionCookieSameSite None requires DBSessionCookieSecure On "

@@ -7,10 +7,11 @@
 #include <apr_strings.h>
 #include <sodium.h>
 
-#define TAG_BYTES        16
-#define XCHACHA_NONCE    crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define AESGCM_NONCE     crypto_aead_aes256gcm_NPUBBYTES
-#define MAX_COOKIE_BYTES (DBS_KEY_ID_BYTES + XCHACHA_NONCE + DBS_ID_BYTES + TAG_BYTES)
+#define TAG_BYTES     16
+#define XCHACHA_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define AESGCM_NONCE  crypto_aead_aes256gcm_NPUBBYTES
+#define MAX_COOKIE_BYTES                                                       \
+    (DBS_KEY_ID_BYTES + XCHACHA_NONCE + DBS_ID_BYTES + TAG_BYTES)
 /* Associated data is key_id || cookie name; names are short tokens. */
 #define MAX_COOKIE_NAME 256
 
@@ -49,9 +50,9 @@ const char *dbs_key_decode(const char *text, unsigned char out[DBS_KEY_BYTES])
         return "the key is empty";
     }
     for (i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
-        if (sodium_base642bin(buf, sizeof(buf), text, len, NULL, &decoded,
-                              &end, variants[i]) != 0
-            || end != text + len) {
+        if (sodium_base642bin(buf, sizeof(buf), text, len, NULL, &decoded, &end,
+                              variants[i]) != 0 ||
+            end != text + len) {
             continue;
         }
         if (decoded == DBS_KEY_BYTES) {
@@ -127,8 +128,8 @@ const char *dbs_keyring_add_file(dbs_keyring_t *ring, apr_pool_t *pool,
             start++;
         }
         end = start + strlen(start);
-        while (end > start && (end[-1] == '\n' || end[-1] == '\r'
-                               || end[-1] == ' ' || end[-1] == '\t')) {
+        while (end > start && (end[-1] == '\n' || end[-1] == '\r' ||
+                               end[-1] == ' ' || end[-1] == '\t')) {
             *--end = '\0';
         }
         if (*start == '\0' || *start == '#') {
@@ -225,14 +226,16 @@ apr_status_t dbs_cookie_open(const dbs_keyring_t *ring, dbs_cipher_e cipher,
     const unsigned char *nonce = raw + DBS_KEY_ID_BYTES, *sealed = nonce + nlen;
     int i;
 
-    if (!ring || strlen(value) != sodium_base64_ENCODED_LEN(
-                     expected, sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1) {
+    if (!ring || strlen(value) !=
+                     sodium_base64_ENCODED_LEN(
+                         expected, sodium_base64_VARIANT_URLSAFE_NO_PADDING) -
+                         1) {
         return APR_EGENERAL;
     }
     if (sodium_base642bin(raw, sizeof(raw), value, strlen(value), NULL,
                           &raw_len, &end,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0
-        || *end != '\0' || raw_len != expected) {
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        *end != '\0' || raw_len != expected) {
         return APR_EGENERAL;
     }
     for (i = 0; i < ring->keys->nelts; i++) {
@@ -245,9 +248,9 @@ apr_status_t dbs_cookie_open(const dbs_keyring_t *ring, dbs_cipher_e cipher,
         }
         ad_len = build_ad(ad, key->key_id, cookie_name);
         if (cipher == DBS_CIPHER_AES256GCM) {
-            rc = crypto_aead_aes256gcm_decrypt(
-                id_out, NULL, NULL, sealed, DBS_ID_BYTES + TAG_BYTES, ad,
-                ad_len, nonce, key->key);
+            rc = crypto_aead_aes256gcm_decrypt(id_out, NULL, NULL, sealed,
+                                               DBS_ID_BYTES + TAG_BYTES, ad,
+                                               ad_len, nonce, key->key);
         }
         else {
             rc = crypto_aead_xchacha20poly1305_ietf_decrypt(

@@ -63,7 +63,8 @@ const char *dbs_cookie_seal(apr_pool_t *pool, const dbs_keyring_t *ring,
                             const char *cookie_name);
 
 /* Open a cookie value; APR_SUCCESS and the ID, or APR_EGENERAL for anything
- * that is not a cookie we sealed for this name (the caller treats it as absent). */
+ * that is not a cookie we sealed for this name (the caller treats it as
+ * absent). */
 apr_status_t dbs_cookie_open(const dbs_keyring_t *ring, dbs_cipher_e cipher,
                              const char *value, const char *cookie_name,
                              unsigned char id_out[DBS_ID_BYTES]);

@@ -7,8 +7,8 @@
 #include <apr_strings.h>
 
 const char *const dbs_op_headers[DBS_OP_COUNT] = {
-    "X-DBSession-Invalidate", "X-DBSession-Clear",      "X-DBSession-Unset",
-    "X-DBSession-Set",        "X-DBSession-User",       "X-DBSession-Regenerate",
+    "X-DBSession-Invalidate", "X-DBSession-Clear", "X-DBSession-Unset",
+    "X-DBSession-Set",        "X-DBSession-User",  "X-DBSession-Regenerate",
     "X-DBSession-Flash",
 };
 
@@ -34,8 +34,8 @@ apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
     }
     memcpy(s->id, id, DBS_ID_BYTES);
     dbs_id_hash_hex(s->id, s->id_hash);
-    if (dbs_store_load(st, c, pool, s->id_hash, &rec, &found, fail, err)
-        != APR_SUCCESS) {
+    if (dbs_store_load(st, c, pool, s->id_hash, &rec, &found, fail, err) !=
+        APR_SUCCESS) {
         return APR_EGENERAL;
     }
     /* Strict mode: an unknown or expired ID is never adopted. */
@@ -122,8 +122,8 @@ static const char *check_switch(apr_pool_t *pool, dbs_op_e op,
 }
 
 /* A single-value header (User): the last one counts. */
-static const char *last_value(apr_pool_t *pool, const apr_array_header_t *values,
-                              char **out)
+static const char *last_value(apr_pool_t *pool,
+                              const apr_array_header_t *values, char **out)
 {
     const char *raw = APR_ARRAY_IDX(values, values->nelts - 1, char *);
     const char *comma = strrchr(raw, ',');
@@ -245,8 +245,8 @@ apr_status_t dbs_session_apply(dbs_session_t *s, apr_pool_t *pool,
     if (*err) {
         return APR_EINVAL;
     }
-    size = strlen(dbs_data_encode(pool, scratch.data)) + strlen(scratch.flash)
-           + strlen(scratch.user);
+    size = strlen(dbs_data_encode(pool, scratch.data)) + strlen(scratch.flash) +
+           strlen(scratch.user);
     if ((apr_int64_t)size > max_size) {
         *err = apr_psprintf(pool,
                             "the session would hold %" APR_SIZE_T_FMT
@@ -305,8 +305,8 @@ apr_status_t dbs_session_save(dbs_session_t *s, const dbs_store_t *st,
         s->csrf = dbs_token_generate(pool);
         fill_record(s, pool, &rec);
         if (dbs_store_insert(st, c, pool, s->id_hash, &rec,
-                             dbs_policy_row_expiry(p, now, now), err)
-            != APR_SUCCESS) {
+                             dbs_policy_row_expiry(p, now, now),
+                             err) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
         s->loaded = 1;
@@ -323,20 +323,20 @@ apr_status_t dbs_session_save(dbs_session_t *s, const dbs_store_t *st,
         s->active_at = now;
         fill_record(s, pool, &rec);
         if (dbs_store_update(st, c, pool, old_hash, s->id_hash, &rec,
-                             dbs_policy_row_expiry(p, s->created_at, now), err)
-            != APR_SUCCESS) {
+                             dbs_policy_row_expiry(p, s->created_at, now),
+                             err) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
-        *cookie = s->rotate || cookie_max_age > 0 ? DBS_COOKIE_SET
-                                                  : DBS_COOKIE_NONE;
+        *cookie =
+            s->rotate || cookie_max_age > 0 ? DBS_COOKIE_SET : DBS_COOKIE_NONE;
         s->rotate = s->changed = 0;
         return APR_SUCCESS;
     }
     if (dbs_policy_wants_extension(p, s->active_at, now)) {
         s->active_at = now;
         if (dbs_store_touch(st, c, pool, s->id_hash, now,
-                            dbs_policy_row_expiry(p, s->created_at, now), err)
-            != APR_SUCCESS) {
+                            dbs_policy_row_expiry(p, s->created_at, now),
+                            err) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
         *cookie = cookie_max_age > 0 ? DBS_COOKIE_SET : DBS_COOKIE_NONE;

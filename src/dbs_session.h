@@ -39,20 +39,20 @@ typedef enum {
 } dbs_cookie_action_e;
 
 typedef struct {
-    int loaded;              /* a live row was found for id */
-    int cookie_invalid;      /* a cookie came but did not lead to a live row */
+    int loaded;         /* a live row was found for id */
+    int cookie_invalid; /* a cookie came but did not lead to a live row */
     unsigned char id[DBS_ID_BYTES];
     char id_hash[DBS_HASH_HEX_CHARS + 1];
     apr_table_t *data;
-    const char *user;        /* "" = none */
-    const char *flash;       /* stored form: %-encoded messages joined by & */
-    const char *csrf;        /* "" = none yet */
+    const char *user;  /* "" = none */
+    const char *flash; /* stored form: %-encoded messages joined by & */
+    const char *csrf;  /* "" = none yet */
     apr_int64_t created_at;
     apr_int64_t active_at;
     /* What this request changed. */
-    int changed;             /* data, user or flash */
-    int rotate;              /* a new ID: Regenerate or a change of user */
-    int deleted;             /* Invalidate: the loaded row goes */
+    int changed; /* data, user or flash */
+    int rotate;  /* a new ID: Regenerate or a change of user */
+    int deleted; /* Invalidate: the loaded row goes */
 } dbs_session_t;
 
 void dbs_session_init(dbs_session_t *s, apr_pool_t *pool);

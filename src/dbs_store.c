@@ -32,7 +32,8 @@ typedef struct {
     apr_int64_t lock_timeout; /* as last set on the connection, -1 unknown */
 } conn_state_t;
 
-#define COLUMNS "user_name, session_data, flash, csrf_token, created_at, active_at"
+#define COLUMNS                                                                \
+    "user_name, session_data, flash, csrf_token, created_at, active_at"
 
 /* Between SQLite write-lock attempts: short, as the holder is one request. */
 #define SQLITE_RETRY_SLEEP apr_time_from_msec(1)
@@ -82,11 +83,11 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
             "flash = %%s, csrf_token = %%s, active_at = %%lld, "
             "expires_at = %%lld WHERE id_hash = %%s",
             table);
-        st->sql[k][STMT_TOUCH] = apr_psprintf(
-            pool,
-            "UPDATE %s SET active_at = %%lld, expires_at = %%lld "
-            "WHERE id_hash = %%s",
-            table);
+        st->sql[k][STMT_TOUCH] =
+            apr_psprintf(pool,
+                         "UPDATE %s SET active_at = %%lld, expires_at = %%lld "
+                         "WHERE id_hash = %%s",
+                         table);
         st->sql[k][STMT_DELETE] =
             apr_psprintf(pool, "DELETE FROM %s WHERE id_hash = %%s", table);
         /* Bounded batches keep every cleanup lock short. */
@@ -142,7 +143,8 @@ static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
         return APR_SUCCESS;
     }
     if (!kind_of(apr_dbd_name(c->driver), &kind)) {
-        *err = apr_psprintf(pool, "apr_dbd driver %s is not supported "
+        *err = apr_psprintf(pool,
+                            "apr_dbd driver %s is not supported "
                             "(use sqlite3, pgsql or mysql)",
                             apr_dbd_name(c->driver));
         return APR_ENOTIMPL;
@@ -161,8 +163,8 @@ static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
         }
         label = apr_psprintf(c->pool, "dbsession_%d_%u", i,
                              apr_atomic_inc32(&generation));
-        rv = apr_dbd_prepare(c->driver, c->pool, c->handle,
-                                 st->sql[kind][i], label, &state->stmt[i]);
+        rv = apr_dbd_prepare(c->driver, c->pool, c->handle, st->sql[kind][i],
+                             label, &state->stmt[i]);
         if (rv != 0) {
             *err = db_error(pool, c, rv, "preparing statements");
             return APR_EGENERAL;
@@ -217,8 +219,8 @@ static const char *i64(apr_pool_t *pool, apr_int64_t v)
 /* Session-level lock wait, set only when it changes (one round trip saved
  * per request). */
 static apr_status_t set_lock_timeout(const dbs_conn_t *c, apr_pool_t *pool,
-                                     conn_state_t *state,
-                                     apr_int64_t seconds, const char **err)
+                                     conn_state_t *state, apr_int64_t seconds,
+                                     const char **err)
 {
     const char *sql;
     int rows, rv;
@@ -232,9 +234,9 @@ static apr_status_t set_lock_timeout(const dbs_conn_t *c, apr_pool_t *pool,
     }
     else {
         /* InnoDB counts whole seconds and needs at least 1. */
-        sql = apr_psprintf(pool,
-                           "SET SESSION innodb_lock_wait_timeout = %" APR_INT64_T_FMT,
-                           seconds > 0 ? seconds : 1);
+        sql = apr_psprintf(
+            pool, "SET SESSION innodb_lock_wait_timeout = %" APR_INT64_T_FMT,
+            seconds > 0 ? seconds : 1);
     }
     rv = apr_dbd_query(c->driver, c->handle, &rows, sql);
     if (rv != 0) {
@@ -251,8 +253,8 @@ static apr_status_t set_lock_timeout(const dbs_conn_t *c, apr_pool_t *pool,
  * database restart), and its sqlite3 driver retries a busy BEGIN on its own
  * schedule. The other modules' statements on the connection run inside it
  * all the same: the transaction is the server's, not apr_dbd's. */
-static const char *const begin_sql[KIND_COUNT] = {
-    "BEGIN IMMEDIATE", "BEGIN", "START TRANSACTION"};
+static const char *const begin_sql[KIND_COUNT] = {"BEGIN IMMEDIATE", "BEGIN",
+                                                  "START TRANSACTION"};
 
 apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
                              apr_pool_t *pool, apr_int64_t lock_timeout,
@@ -263,8 +265,8 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
     int rv, rows;
 
     *fail = DBS_FAIL_DATABASE;
-    if (get_state(st, c, &state, err, pool) != APR_SUCCESS
-        || set_lock_timeout(c, pool, state, lock_timeout, err) != APR_SUCCESS) {
+    if (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
+        set_lock_timeout(c, pool, state, lock_timeout, err) != APR_SUCCESS) {
         forget_statements(st, c);
         return APR_EGENERAL;
     }
@@ -319,8 +321,8 @@ apr_status_t dbs_store_revive(const dbs_store_t *st, const dbs_conn_t *c,
 
 /* Read to the end from row n (1-based), so that the driver releases the
  * statement. */
-static void drain(const dbs_conn_t *c, apr_pool_t *pool,
-                  apr_dbd_results_t *res, int n)
+static void drain(const dbs_conn_t *c, apr_pool_t *pool, apr_dbd_results_t *res,
+                  int n)
 {
     apr_dbd_row_t *row = NULL;
 
@@ -331,8 +333,9 @@ static void drain(const dbs_conn_t *c, apr_pool_t *pool,
 /* The advisory key of an ID hash: its first 60 bits, positive. */
 static const char *claim_key(apr_pool_t *pool, const char *id_hash)
 {
-    return apr_psprintf(pool, "%" APR_INT64_T_FMT,
-                        apr_strtoi64(apr_pstrndup(pool, id_hash, 15), NULL, 16));
+    return apr_psprintf(
+        pool, "%" APR_INT64_T_FMT,
+        apr_strtoi64(apr_pstrndup(pool, id_hash, 15), NULL, 16));
 }
 
 static apr_status_t claim(const dbs_store_t *st, const dbs_conn_t *c,
@@ -422,10 +425,9 @@ apr_status_t dbs_store_load(const dbs_store_t *st, const dbs_conn_t *c,
     if (rv != APR_SUCCESS) {
         /* The server's own lock wait ran out (its error text is localised,
          * the clock is not). */
-        if (state->lock_timeout >= 0
-            && apr_time_now() - start
-                   >= apr_time_from_sec(state->lock_timeout)
-                          - apr_time_from_msec(100)) {
+        if (state->lock_timeout >= 0 &&
+            apr_time_now() - start >= apr_time_from_sec(state->lock_timeout) -
+                                          apr_time_from_msec(100)) {
             *fail = DBS_FAIL_LOCK_TIMEOUT;
         }
         return rv;
@@ -442,8 +444,8 @@ apr_status_t dbs_store_insert(const dbs_store_t *st, const dbs_conn_t *c,
     const char *values[8];
     conn_state_t *state;
 
-    if (get_state(st, c, &state, err, pool) != APR_SUCCESS
-        || claim(st, c, pool, state, id_hash, err) != APR_SUCCESS) {
+    if (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
+        claim(st, c, pool, state, id_hash, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     values[0] = id_hash;
@@ -465,9 +467,9 @@ apr_status_t dbs_store_update(const dbs_store_t *st, const dbs_conn_t *c,
     const char *values[8];
     conn_state_t *state;
 
-    if (strcmp(old_hash, new_hash) != 0
-        && (get_state(st, c, &state, err, pool) != APR_SUCCESS
-            || claim(st, c, pool, state, new_hash, err) != APR_SUCCESS)) {
+    if (strcmp(old_hash, new_hash) != 0 &&
+        (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
+         claim(st, c, pool, state, new_hash, err) != APR_SUCCESS)) {
         return APR_EGENERAL;
     }
     values[0] = new_hash;

@@ -19,10 +19,11 @@ void sqlite_setup(void)
     int rows;
 
     unit_pool_setup();
-    ck_assert_int_eq(apr_dbd_get_driver(unit_pool, "sqlite3", &unit_conn.driver),
-                     APR_SUCCESS);
-    ck_assert_int_eq(apr_dbd_open(unit_conn.driver, unit_pool, ":memory:",
-                                  &unit_conn.handle),
+    ck_assert_int_eq(
+        apr_dbd_get_driver(unit_pool, "sqlite3", &unit_conn.driver),
+        APR_SUCCESS);
+    ck_assert_int_eq(apr_dbd_open(unit_conn.driver, unit_pool,
+                                  ":memory:", &unit_conn.handle),
                      APR_SUCCESS);
     unit_conn.pool = unit_pool;
     ck_assert_int_eq(apr_file_open(&f, "dbd_schema.sql", APR_FOPEN_READ,

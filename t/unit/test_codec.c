@@ -12,10 +12,19 @@ START_TEST(key_names)
         const char *key;
         int ok;
     } cases[] = {
-        {"a", 1}, {"_", 1}, {"cart_2", 1}, {"A9_", 1},
-        {"", 0}, {"9a", 0}, {"a-b", 0}, {"a b", 0}, {"a.b", 0}, {"ä", 0},
+        {"a", 1},
+        {"_", 1},
+        {"cart_2", 1},
+        {"A9_", 1},
+        {"", 0},
+        {"9a", 0},
+        {"a-b", 0},
+        {"a b", 0},
+        {"a.b", 0},
+        {"ä", 0},
         {"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcd", 1},
-        {"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcde", 0},
+        {"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcde",
+         0},
     };
     size_t i;
 
@@ -28,8 +37,8 @@ END_TEST
 
 START_TEST(percent_round_trip)
 {
-    const char *samples[] = {"", "plain", "a b+c&d=e,f;g", "100%", "ünïcödé",
-                             "line\nbreak", "~-._"};
+    const char *samples[] = {"",        "plain",       "a b+c&d=e,f;g", "100%",
+                             "ünïcödé", "line\nbreak", "~-._"};
     size_t i;
 
     for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
@@ -49,8 +58,8 @@ START_TEST(percent_malformed)
     char *out;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_msg(dbs_pct_decode(unit_pool, bad[i], strlen(bad[i]), &out)
-                          != NULL,
+        ck_assert_msg(dbs_pct_decode(unit_pool, bad[i], strlen(bad[i]), &out) !=
+                          NULL,
                       "accepted %s", bad[i]);
     }
     ck_assert_ptr_null(dbs_pct_decode(unit_pool, "a+b%2B", 6, &out));
@@ -81,14 +90,13 @@ END_TEST
 
 START_TEST(data_malformed)
 {
-    const char *bad[] = {"novalue", "=v", "9x=1", "a=%zz", "a=1&b",
-                         "a-b=1", "a=1,b=2", "a=x y"};
+    const char *bad[] = {"novalue", "=v",    "9x=1",    "a=%zz",
+                         "a=1&b",   "a-b=1", "a=1,b=2", "a=x y"};
     size_t i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ck_assert_msg(dbs_data_decode(unit_pool, bad[i],
-                                      apr_table_make(unit_pool, 2))
-                          != NULL,
+                                      apr_table_make(unit_pool, 2)) != NULL,
                       "accepted %s", bad[i]);
     }
 }

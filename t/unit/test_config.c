@@ -30,7 +30,8 @@ static dbs_dir_config_t *full_dir(void)
 
 START_TEST(dir_merge_both_ways)
 {
-    dbs_dir_config_t *full = full_dir(), *empty = dbs_dir_config_make(unit_pool);
+    dbs_dir_config_t *full = full_dir(),
+                     *empty = dbs_dir_config_make(unit_pool);
     dbs_dir_config_t *a = dbs_dir_config_merge(unit_pool, empty, full);
     dbs_dir_config_t *b = dbs_dir_config_merge(unit_pool, full, empty);
 
@@ -92,8 +93,8 @@ START_TEST(cross_checks)
     c->cookie_samesite = DBS_SAMESITE_NONE;
     c->cookie_secure = 0;
     dbs_dir_config_resolve(c, &r);
-    ck_assert_ptr_nonnull(strstr(dbs_dir_config_check(unit_pool, &r),
-                                 "DBSessionCookieSameSite"));
+    ck_assert_ptr_nonnull(
+        strstr(dbs_dir_config_check(unit_pool, &r), "DBSessionCookieSameSite"));
 }
 END_TEST
 

@@ -30,10 +30,14 @@ START_TEST(key_spellings)
         const char *text;
         int ok;
     } cases[] = {
-        {KEY_STD, 1},        {KEY_STD_NP, 1},       {KEY_URLSAFE, 1},
-        {KEY_URLSAFE "=", 1}, {"", 0},               {"AAEC", 0},
+        {KEY_STD, 1},
+        {KEY_STD_NP, 1},
+        {KEY_URLSAFE, 1},
+        {KEY_URLSAFE "=", 1},
+        {"", 0},
+        {"AAEC", 0},
         {"not base64 at all!!", 0},
-        {KEY_STD "AAAA", 0}, /* 35 bytes */
+        {KEY_STD "AAAA", 0},                                 /* 35 bytes */
         {"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==", 0}, /* 31 bytes */
     };
     unsigned char key[DBS_KEY_BYTES];
@@ -118,8 +122,8 @@ START_TEST(cookie_layout_is_documented)
     dbs_keyring_t *ring = ring_of(KEY_STD, NULL);
     const dbs_key_t *key = &APR_ARRAY_IDX(ring->keys, 0, dbs_key_t);
     unsigned char id[DBS_ID_BYTES] = {0};
-    const char *cookie = dbs_cookie_seal(unit_pool, ring,
-                                         DBS_CIPHER_XCHACHA20POLY1305, id, "s");
+    const char *cookie =
+        dbs_cookie_seal(unit_pool, ring, DBS_CIPHER_XCHACHA20POLY1305, id, "s");
     char head[7];
     static const char b64[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -161,11 +165,11 @@ START_TEST(tampered_cookies_do_not_open)
             "",
             "x",
             "garbage-garbage-garbage",
-            flip(good, 0),           /* key id */
-            flip(good, 10),          /* nonce */
-            flip(good, len / 2 + 10), /* ciphertext */
-            flip(good, len - 2),     /* tag */
-            apr_pstrndup(unit_pool, good, len - 1), /* truncated */
+            flip(good, 0),                           /* key id */
+            flip(good, 10),                          /* nonce */
+            flip(good, len / 2 + 10),                /* ciphertext */
+            flip(good, len - 2),                     /* tag */
+            apr_pstrndup(unit_pool, good, len - 1),  /* truncated */
             apr_pstrcat(unit_pool, good, "A", NULL), /* extended */
             apr_pstrcat(unit_pool, apr_pstrndup(unit_pool, good, len - 1), "=",
                         NULL),
@@ -175,15 +179,15 @@ START_TEST(tampered_cookies_do_not_open)
 
         for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
             ck_assert_msg(dbs_cookie_open(ring, DBS_CIPHER_XCHACHA20POLY1305,
-                                          cases[i], "session", out)
-                              != APR_SUCCESS,
+                                          cases[i], "session",
+                                          out) != APR_SUCCESS,
                           "case %zu opened", i);
         }
     }
     /* Right cookie, wrong name: the name is authenticated. */
-    ck_assert_int_ne(dbs_cookie_open(ring, DBS_CIPHER_XCHACHA20POLY1305, good,
-                                     "other", out),
-                     APR_SUCCESS);
+    ck_assert_int_ne(
+        dbs_cookie_open(ring, DBS_CIPHER_XCHACHA20POLY1305, good, "other", out),
+        APR_SUCCESS);
     /* Right cookie, other cipher configured. */
     ck_assert_int_ne(
         dbs_cookie_open(ring, DBS_CIPHER_AES256GCM, good, "session", out),
@@ -225,9 +229,11 @@ START_TEST(key_file)
     dbs_keyring_t *ring = dbs_keyring_make(unit_pool);
     const char *err;
 
-    ck_assert_int_eq(apr_file_mktemp(&f, path,
-                                     APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL,
-                                     unit_pool), APR_SUCCESS);
+    ck_assert_int_eq(
+        apr_file_mktemp(&f, path,
+                        APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL,
+                        unit_pool),
+        APR_SUCCESS);
     apr_file_printf(f, "# rotation: newest first\n\n  %s  \n%s\r\n", KEY_STD,
                     KEY_OTHER);
     apr_file_close(f);
@@ -235,7 +241,8 @@ START_TEST(key_file)
     ck_assert_msg(err == NULL, "%s", err);
     ck_assert_int_eq(dbs_keyring_count(ring), 2);
 
-    ck_assert_int_eq(apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_TRUNCATE,
+    ck_assert_int_eq(apr_file_open(&f, path,
+                                   APR_FOPEN_WRITE | APR_FOPEN_TRUNCATE,
                                    APR_FPROT_OS_DEFAULT, unit_pool),
                      APR_SUCCESS);
     apr_file_printf(f, "%s\nshort\n", KEY_STD);
@@ -245,7 +252,8 @@ START_TEST(key_file)
     ck_assert_ptr_nonnull(strstr(err, "line 2"));
     ck_assert_ptr_null(strstr(err, "short"));
 
-    ck_assert_int_eq(apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_TRUNCATE,
+    ck_assert_int_eq(apr_file_open(&f, path,
+                                   APR_FOPEN_WRITE | APR_FOPEN_TRUNCATE,
                                    APR_FPROT_OS_DEFAULT, unit_pool),
                      APR_SUCCESS);
     apr_file_printf(f, "# nothing\n");

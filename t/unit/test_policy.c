@@ -6,10 +6,10 @@ START_TEST(expiry_boundaries)
 {
     dbs_policy_t p = {100, 1000, 10};
 
-    ck_assert(!dbs_policy_expired(&p, 0, 0, 100));  /* now == active + idle */
+    ck_assert(!dbs_policy_expired(&p, 0, 0, 100)); /* now == active + idle */
     ck_assert(dbs_policy_expired(&p, 0, 0, 101));
     ck_assert(!dbs_policy_expired(&p, 0, 950, 1000)); /* now == created + abs */
-    ck_assert(dbs_policy_expired(&p, 0, 950, 1001)); /* activity never helps */
+    ck_assert(dbs_policy_expired(&p, 0, 950, 1001));  /* activity never helps */
     ck_assert_int_eq(dbs_policy_expires_at(&p, 0, 50), 150);
     ck_assert_int_eq(dbs_policy_expires_at(&p, 0, 950), 1000);
 }

@@ -65,9 +65,8 @@ START_TEST(lazy_no_row_without_data)
     ck_assert_int_eq(save(&s, 1000), DBS_COOKIE_NONE);
     ck_assert_int_eq(rows(), 0);
     /* Clearing an empty session stores nothing either. */
-    ck_assert_int_eq(dbs_session_apply(&s, unit_pool,
-                                       writes(DBS_OP_CLEAR, "1"), 65536,
-                                       &(const char *){NULL}),
+    ck_assert_int_eq(dbs_session_apply(&s, unit_pool, writes(DBS_OP_CLEAR, "1"),
+                                       65536, &(const char *){NULL}),
                      APR_SUCCESS);
     ck_assert_int_eq(save(&s, 1000), DBS_COOKIE_NONE);
     ck_assert_int_eq(rows(), 0);
@@ -174,8 +173,8 @@ START_TEST(max_size)
 {
     dbs_session_t s;
     const char *err = NULL;
-    char *big = apr_pstrcat(unit_pool, "a=", apr_psprintf(unit_pool, "%0300d", 7),
-                            NULL);
+    char *big = apr_pstrcat(unit_pool,
+                            "a=", apr_psprintf(unit_pool, "%0300d", 7), NULL);
 
     load(&s, NULL, 1000);
     ck_assert_int_eq(

@@ -30,15 +30,15 @@ START_TEST(insert_load_update_delete)
     const char *err = NULL;
     int found;
 
-    ck_assert_int_eq(dbs_store_begin(store, &unit_conn, unit_pool, 1,
-                                     &fail, &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        dbs_store_begin(store, &unit_conn, unit_pool, 1, &fail, &err),
+        APR_SUCCESS);
     ck_assert_int_eq(
         dbs_store_insert(store, &unit_conn, unit_pool, H1, &rec, 5000, &err),
         APR_SUCCESS);
-    ck_assert_int_eq(
-        dbs_store_load(store, &unit_conn, unit_pool, H1, &got, &found, &fail, &err),
-        APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_load(store, &unit_conn, unit_pool, H1, &got,
+                                    &found, &fail, &err),
+                     APR_SUCCESS);
     ck_assert_int_eq(found, 1);
     ck_assert_str_eq(got.user, "alice");
     ck_assert_str_eq(got.data, "a=1");
@@ -59,12 +59,12 @@ START_TEST(insert_load_update_delete)
     ck_assert_str_eq(got.data, "a=2");
     ck_assert_int_eq(got.created_at, 1000);
 
-    ck_assert_int_eq(dbs_store_touch(store, &unit_conn, unit_pool, H2, 1300,
-                                     7000, &err),
-                     APR_SUCCESS);
-    ck_assert_int_eq(sqlite_count("SELECT expires_at FROM dbsession"), 7000);
     ck_assert_int_eq(
-        dbs_store_delete(store, &unit_conn, unit_pool, H2, &err), APR_SUCCESS);
+        dbs_store_touch(store, &unit_conn, unit_pool, H2, 1300, 7000, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(sqlite_count("SELECT expires_at FROM dbsession"), 7000);
+    ck_assert_int_eq(dbs_store_delete(store, &unit_conn, unit_pool, H2, &err),
+                     APR_SUCCESS);
     ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 0);
     ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
                      APR_SUCCESS);
@@ -99,9 +99,9 @@ START_TEST(cleanup_in_batches)
         dbs_store_insert(store, &unit_conn, unit_pool, hash, &rec,
                          i < 4 ? 100 : 900, &err);
     }
-    ck_assert_int_eq(dbs_store_cleanup(store, &unit_conn, unit_pool, 500, 3,
-                                       &deleted, &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        dbs_store_cleanup(store, &unit_conn, unit_pool, 500, 3, &deleted, &err),
+        APR_SUCCESS);
     ck_assert_int_eq(deleted, 3);
     dbs_store_cleanup(store, &unit_conn, unit_pool, 500, 3, &deleted, &err);
     ck_assert_int_eq(deleted, 1);
@@ -117,16 +117,16 @@ START_TEST(errors_are_reported_and_recovered)
     int found;
     dbs_fail_e fail = DBS_FAIL_NONE;
 
-    ck_assert_int_ne(dbs_store_begin(missing, &unit_conn, unit_pool, 1,
-                                     &fail, &err),
-                     APR_SUCCESS);
+    ck_assert_int_ne(
+        dbs_store_begin(missing, &unit_conn, unit_pool, 1, &fail, &err),
+        APR_SUCCESS);
     ck_assert_ptr_nonnull(err);
     ck_assert_int_eq(fail, DBS_FAIL_DATABASE);
     ck_assert_ptr_nonnull(strstr(err, "no_such_table"));
     /* The good store still works on the same connection. */
-    ck_assert_int_eq(
-        dbs_store_load(store, &unit_conn, unit_pool, H1, &got, &found, &fail, &err),
-        APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_load(store, &unit_conn, unit_pool, H1, &got,
+                                    &found, &fail, &err),
+                     APR_SUCCESS);
     ck_assert_int_eq(found, 0);
     ck_assert(dbs_store_driver_supported("pgsql"));
     ck_assert(dbs_store_driver_supported("mysql"));
