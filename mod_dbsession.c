@@ -480,17 +480,16 @@ static apr_status_t rollback_if_open(void *data)
     return APR_SUCCESS;
 }
 
-/* The first cookie of our name that opens to a live session wins (cookie
- * tossing cannot push a valid session out). */
+/* The IDs of the cookies of our name that open, in order: the first live
+ * one wins (cookie tossing cannot push a valid session out). */
 typedef struct {
     dbs_request_t *rs;
     request_rec *r;
-    const char *err;
-    dbs_fail_e fail;
+    apr_array_header_t *ids; /* of DBS_ID_BYTES-byte IDs */
     int presented;
 } cookie_walk_t;
 
-static int try_cookie_header(void *data, const char *key, const char *value)
+static int collect_cookie_ids(void *data, const char *key, const char *value)
 {
     cookie_walk_t *walk = data;
     dbs_request_t *rs = walk->rs;
@@ -500,31 +499,25 @@ static int try_cookie_header(void *data, const char *key, const char *value)
 
     for (pair = apr_strtok(copy, ";", &last); pair;
          pair = apr_strtok(NULL, ";", &last)) {
-        unsigned char id[DBS_ID_BYTES];
+        unsigned char *id;
 
         pair += strspn(pair, " \t");
         if (strncmp(pair, name, name_len) != 0 || pair[name_len] != '=') {
             continue;
         }
         walk->presented = 1;
+        id = apr_array_push(walk->ids);
         if (dbs_cookie_open(rs->sconf->resolved.keys,
                             rs->sconf->resolved.cipher, pair + name_len + 1,
                             name, id) != APR_SUCCESS) {
             char fp[DBS_FINGERPRINT_CHARS + 1];
 
+            apr_array_pop(walk->ids);
             dbs_cookie_fingerprint(pair + name_len + 1, fp);
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, walk->r,
                           "DBS020: rejected a cookie that does not open "
                           "(fingerprint %s)",
                           fp);
-            continue;
-        }
-        dbs_session_init(&rs->session, rs->initial->pool);
-        if (dbs_session_load(&rs->session, rs->sconf->store, &rs->conn,
-                             rs->initial->pool, id, &rs->policy, rs->now,
-                             &walk->fail, &walk->err) != APR_SUCCESS ||
-            rs->session.loaded) {
-            return 0;
         }
     }
     return 1;
@@ -554,24 +547,18 @@ static int fail_unavailable(request_rec *r, dbs_request_t *rs, dbs_fail_e fail,
 static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
                                  const char **err)
 {
-    cookie_walk_t walk = {rs, r, NULL, DBS_FAIL_NONE, 0};
+    cookie_walk_t walk = {rs, r, NULL, 0};
     dbs_fail_e fail = DBS_FAIL_NONE;
 
+    walk.ids = apr_array_make(r->pool, 1, DBS_ID_BYTES);
+    apr_table_do(collect_cookie_ids, &walk, r->headers_in, "Cookie", NULL);
     dbs_session_init(&rs->session, rs->initial->pool);
-    if (dbs_store_begin(rs->sconf->store, &rs->conn, rs->initial->pool,
-                        rs->conf.lock_timeout, &fail, err) != APR_SUCCESS) {
+    if (dbs_session_open(&rs->session, rs->sconf->store, &rs->conn,
+                         rs->initial->pool, walk.ids, &rs->policy, rs->now,
+                         rs->conf.lock_timeout, &fail, err) != APR_SUCCESS) {
         return fail;
     }
     rs->in_txn = 1;
-    apr_table_do(try_cookie_header, &walk, r->headers_in, "Cookie", NULL);
-    if (walk.err) {
-        const char *ignored;
-
-        dbs_store_end(&rs->conn, rs->initial->pool, 0, &ignored);
-        rs->in_txn = 0;
-        *err = walk.err;
-        return walk.fail;
-    }
     rs->session.cookie_invalid = walk.presented && !rs->session.loaded;
     return DBS_FAIL_NONE;
 }
@@ -947,7 +934,8 @@ static void cleanup_expired(request_rec *r, dbs_request_t *rs)
     }
     next_cleanup = r->request_time + apr_time_from_sec(interval);
     begun = dbs_store_begin(rs->sconf->store, &rs->conn, r->pool,
-                            rs->conf.lock_timeout, &fail, &err) == APR_SUCCESS;
+                            rs->conf.lock_timeout, NULL, NULL, NULL, &fail,
+                            &err) == APR_SUCCESS;
     ok = begun &&
          dbs_store_cleanup(rs->sconf->store, &rs->conn, r->pool, rs->now,
                            CLEANUP_BATCH, &deleted, &err) == APR_SUCCESS;

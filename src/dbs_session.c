@@ -19,6 +19,39 @@ void dbs_session_init(dbs_session_t *s, apr_pool_t *pool)
     s->user = s->flash = s->csrf = "";
 }
 
+/* Take a loaded row as the session, unless it has expired (strict mode: an
+ * unknown or expired ID is never adopted). */
+static apr_status_t adopt(dbs_session_t *s, apr_pool_t *pool,
+                          const dbs_record_t *rec, int found,
+                          const dbs_policy_t *p, apr_int64_t now,
+                          dbs_fail_e *fail, const char **err)
+{
+    if (!found || dbs_policy_expired(p, rec->created_at, rec->active_at, now)) {
+        s->cookie_invalid = 1;
+        return APR_SUCCESS;
+    }
+    apr_table_clear(s->data);
+    if (dbs_data_decode(pool, rec->data, s->data) != NULL) {
+        *err = "stored session data is malformed";
+        *fail = DBS_FAIL_DATABASE;
+        return APR_EGENERAL;
+    }
+    s->loaded = 1;
+    s->cookie_invalid = 0;
+    s->user = rec->user;
+    s->flash = rec->flash;
+    s->csrf = rec->csrf;
+    s->created_at = rec->created_at;
+    s->active_at = rec->active_at;
+    return APR_SUCCESS;
+}
+
+static void set_id(dbs_session_t *s, const unsigned char *id)
+{
+    memcpy(s->id, id, DBS_ID_BYTES);
+    dbs_id_hash_hex(s->id, s->id_hash);
+}
+
 apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
                               const dbs_conn_t *c, apr_pool_t *pool,
                               const unsigned char *id, const dbs_policy_t *p,
@@ -32,28 +65,49 @@ apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
     if (!id) {
         return APR_SUCCESS;
     }
-    memcpy(s->id, id, DBS_ID_BYTES);
-    dbs_id_hash_hex(s->id, s->id_hash);
+    set_id(s, id);
     if (dbs_store_load(st, c, pool, s->id_hash, &rec, &found, fail, err) !=
         APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    /* Strict mode: an unknown or expired ID is never adopted. */
-    if (!found || dbs_policy_expired(p, rec.created_at, rec.active_at, now)) {
-        s->cookie_invalid = 1;
-        return APR_SUCCESS;
+    return adopt(s, pool, &rec, found, p, now, fail, err);
+}
+
+apr_status_t dbs_session_open(dbs_session_t *s, const dbs_store_t *st,
+                              const dbs_conn_t *c, apr_pool_t *pool,
+                              const apr_array_header_t *ids,
+                              const dbs_policy_t *p, apr_int64_t now,
+                              apr_int64_t lock_timeout, dbs_fail_e *fail,
+                              const char **err)
+{
+    dbs_record_t rec;
+    int found = 0, i;
+    const char *ignored;
+
+    if (ids->nelts) {
+        set_id(s, (const unsigned char *)ids->elts);
     }
-    if (dbs_data_decode(pool, rec.data, s->data) != NULL) {
-        *err = "stored session data is malformed";
-        *fail = DBS_FAIL_DATABASE;
+    if (dbs_store_begin(st, c, pool, lock_timeout,
+                        ids->nelts ? s->id_hash : NULL, &rec, &found, fail,
+                        err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    s->loaded = 1;
-    s->user = rec.user;
-    s->flash = rec.flash;
-    s->csrf = rec.csrf;
-    s->created_at = rec.created_at;
-    s->active_at = rec.active_at;
+    if (ids->nelts &&
+        adopt(s, pool, &rec, found, p, now, fail, err) != APR_SUCCESS) {
+        dbs_store_end(c, pool, 0, &ignored);
+        return APR_EGENERAL;
+    }
+    /* Several cookies of our name: the first live one wins. */
+    for (i = 1; i < ids->nelts && !s->loaded; i++) {
+        if (dbs_session_load(s, st, c, pool,
+                             (const unsigned char *)ids->elts +
+                                 (apr_size_t)i * DBS_ID_BYTES,
+                             p, now, fail, err) != APR_SUCCESS) {
+            dbs_store_end(c, pool, 0, &ignored);
+            return APR_EGENERAL;
+        }
+    }
+    *fail = DBS_FAIL_NONE;
     return APR_SUCCESS;
 }
 

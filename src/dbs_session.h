@@ -66,6 +66,18 @@ apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
                               apr_int64_t now, dbs_fail_e *fail,
                               const char **err);
 
+/* Begin the request's transaction and load the session of the first ID in
+ * ids (an array of DBS_ID_BYTES-byte elements, the IDs of the cookies that
+ * opened, in order) that has a live row. cookie_invalid is set when IDs
+ * came but none was live. On failure no transaction is left open and *fail
+ * says which kind. */
+apr_status_t dbs_session_open(dbs_session_t *s, const dbs_store_t *st,
+                              const dbs_conn_t *c, apr_pool_t *pool,
+                              const apr_array_header_t *ids,
+                              const dbs_policy_t *p, apr_int64_t now,
+                              apr_int64_t lock_timeout, dbs_fail_e *fail,
+                              const char **err);
+
 /* Hand out the pending flash messages and drop them from the session. */
 const char *dbs_session_take_flash(dbs_session_t *s);
 

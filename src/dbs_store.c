@@ -22,6 +22,9 @@ typedef enum {
 
 struct dbs_store_t {
     const char *sql[KIND_COUNT][STMT_COUNT];
+    /* PostgreSQL: "BEGIN; SELECT ... WHERE id_hash = '" + hash + "' FOR
+     * UPDATE" in one simple query saves the request a round trip. */
+    const char *pgsql_begin_load;
     const char *userdata_key;
 };
 
@@ -109,6 +112,8 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
         st->sql[k][STMT_CLAIM] =
             k == KIND_PGSQL ? "SELECT pg_advisory_xact_lock(%lld)" : NULL;
     }
+    st->pgsql_begin_load = apr_psprintf(
+        pool, "BEGIN; SELECT " COLUMNS " FROM %s WHERE id_hash = '", table);
     st->userdata_key = apr_pstrcat(pool, "dbsession-statements:", table, NULL);
     return st;
 }
@@ -247,6 +252,12 @@ static apr_status_t set_lock_timeout(const dbs_conn_t *c, apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
+static apr_status_t load_row(const dbs_store_t *st, const dbs_conn_t *c,
+                             apr_pool_t *pool, conn_state_t *state,
+                             const char *id_hash, const char *inline_sql,
+                             dbs_record_t *rec, int *found, dbs_fail_e *fail,
+                             const char **err);
+
 /* The transaction is driven with plain statements, not
  * apr_dbd_transaction_start/end: apr-util's pgsql driver dereferences a NULL
  * transaction when BEGIN fails on a broken connection (a crash after a
@@ -258,6 +269,7 @@ static const char *const begin_sql[KIND_COUNT] = {"BEGIN IMMEDIATE", "BEGIN",
 
 apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
                              apr_pool_t *pool, apr_int64_t lock_timeout,
+                             const char *id_hash, dbs_record_t *rec, int *found,
                              dbs_fail_e *fail, const char **err)
 {
     apr_time_t deadline = apr_time_now() + apr_time_from_sec(lock_timeout);
@@ -265,16 +277,31 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
     int rv, rows;
 
     *fail = DBS_FAIL_DATABASE;
+    if (found) {
+        *found = 0;
+    }
     if (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
         set_lock_timeout(c, pool, state, lock_timeout, err) != APR_SUCCESS) {
         forget_statements(st, c);
         return APR_EGENERAL;
     }
+    if (id_hash && state->kind == KIND_PGSQL) {
+        /* id_hash is our own hex digest: safe to quote inline. */
+        if (load_row(st, c, pool, state, id_hash,
+                     apr_pstrcat(pool, st->pgsql_begin_load, id_hash,
+                                 "' FOR UPDATE", NULL),
+                     rec, found, fail, err) != APR_SUCCESS) {
+            const char *ignored;
+
+            dbs_store_end(c, pool, 0, &ignored); /* if BEGIN went through */
+            return APR_EGENERAL;
+        }
+        return APR_SUCCESS;
+    }
     for (;;) {
         rv = apr_dbd_query(c->driver, c->handle, &rows, begin_sql[state->kind]);
         if (rv == 0) {
-            *fail = DBS_FAIL_NONE;
-            return APR_SUCCESS;
+            break;
         }
         *err = db_error(pool, c, rv, "beginning the transaction");
         /* SQLite reports a held write lock as SQLITE_BUSY (5): we wait for
@@ -289,6 +316,15 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
         }
         apr_sleep(SQLITE_RETRY_SLEEP);
     }
+    if (id_hash && load_row(st, c, pool, state, id_hash, NULL, rec, found, fail,
+                            err) != APR_SUCCESS) {
+        const char *ignored;
+
+        dbs_store_end(c, pool, 0, &ignored);
+        return APR_EGENERAL;
+    }
+    *fail = DBS_FAIL_NONE;
+    return APR_SUCCESS;
 }
 
 apr_status_t dbs_store_end(const dbs_conn_t *c, apr_pool_t *pool, int commit,
@@ -361,10 +397,12 @@ static apr_status_t claim(const dbs_store_t *st, const dbs_conn_t *c,
     return APR_SUCCESS;
 }
 
+/* The row of id_hash, through the prepared statement or, when inline_sql is
+ * given, that simple query (which must select the same columns). */
 static apr_status_t select_row(const dbs_store_t *st, const dbs_conn_t *c,
                                apr_pool_t *pool, conn_state_t *state,
-                               const char *id_hash, dbs_record_t *rec,
-                               int *found, const char **err)
+                               const char *id_hash, const char *inline_sql,
+                               dbs_record_t *rec, int *found, const char **err)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
@@ -372,8 +410,11 @@ static apr_status_t select_row(const dbs_store_t *st, const dbs_conn_t *c,
     int rv;
 
     values[0] = id_hash;
-    rv = apr_dbd_pselect(c->driver, pool, c->handle, &res,
-                         state->stmt[STMT_LOAD], BUFFERED, 1, values);
+    rv = inline_sql
+             ? apr_dbd_select(c->driver, pool, c->handle, &res, inline_sql,
+                              BUFFERED)
+             : apr_dbd_pselect(c->driver, pool, c->handle, &res,
+                               state->stmt[STMT_LOAD], BUFFERED, 1, values);
     if (rv != 0) {
         *err = db_error(pool, c, rv, "loading the session");
         forget_statements(st, c);
@@ -400,26 +441,23 @@ static apr_status_t select_row(const dbs_store_t *st, const dbs_conn_t *c,
     return APR_SUCCESS;
 }
 
-apr_status_t dbs_store_load(const dbs_store_t *st, const dbs_conn_t *c,
-                            apr_pool_t *pool, const char *id_hash,
-                            dbs_record_t *rec, int *found, dbs_fail_e *fail,
-                            const char **err)
+static apr_status_t load_row(const dbs_store_t *st, const dbs_conn_t *c,
+                             apr_pool_t *pool, conn_state_t *state,
+                             const char *id_hash, const char *inline_sql,
+                             dbs_record_t *rec, int *found, dbs_fail_e *fail,
+                             const char **err)
 {
     apr_time_t start = apr_time_now();
-    conn_state_t *state;
     apr_status_t rv;
 
     *found = 0;
     *fail = DBS_FAIL_DATABASE;
-    if (get_state(st, c, &state, err, pool) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    rv = select_row(st, c, pool, state, id_hash, rec, found, err);
+    rv = select_row(st, c, pool, state, id_hash, inline_sql, rec, found, err);
     if (rv == APR_SUCCESS && !*found && state->kind == KIND_PGSQL) {
         /* Maybe the row is being created right now: wait for that. */
         rv = claim(st, c, pool, state, id_hash, err);
         if (rv == APR_SUCCESS) {
-            rv = select_row(st, c, pool, state, id_hash, rec, found, err);
+            rv = select_row(st, c, pool, state, id_hash, NULL, rec, found, err);
         }
     }
     if (rv != APR_SUCCESS) {
@@ -434,6 +472,20 @@ apr_status_t dbs_store_load(const dbs_store_t *st, const dbs_conn_t *c,
     }
     *fail = DBS_FAIL_NONE;
     return APR_SUCCESS;
+}
+
+apr_status_t dbs_store_load(const dbs_store_t *st, const dbs_conn_t *c,
+                            apr_pool_t *pool, const char *id_hash,
+                            dbs_record_t *rec, int *found, dbs_fail_e *fail,
+                            const char **err)
+{
+    conn_state_t *state;
+
+    *fail = DBS_FAIL_DATABASE;
+    if (get_state(st, c, &state, err, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return load_row(st, c, pool, state, id_hash, NULL, rec, found, fail, err);
 }
 
 apr_status_t dbs_store_insert(const dbs_store_t *st, const dbs_conn_t *c,

@@ -47,10 +47,13 @@ int dbs_store_driver_supported(const char *name);
 
 /* Begin the request's transaction; waits at most lock_timeout seconds for
  * a SQLite write lock, and sets the row-lock wait for PostgreSQL/MySQL.
- * Rows written under a new ID are announced (see dbs_store_load) until the
- * transaction ends. */
+ * With an id_hash, also loads and locks that row as dbs_store_load does (on
+ * PostgreSQL in the same round trip). On failure no transaction is left
+ * open. Rows written under a new ID are announced (see dbs_store_load)
+ * until the transaction ends. */
 apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
                              apr_pool_t *pool, apr_int64_t lock_timeout,
+                             const char *id_hash, dbs_record_t *rec, int *found,
                              dbs_fail_e *fail, const char **err);
 /* Commit or roll back. A commit that fails has rolled back. */
 apr_status_t dbs_store_end(const dbs_conn_t *c, apr_pool_t *pool, int commit,

@@ -287,6 +287,47 @@ START_TEST(flash_is_consumed)
 }
 END_TEST
 
+START_TEST(open_takes_the_first_live_id)
+{
+    dbs_session_t s;
+    const char *err = NULL;
+    unsigned char live[DBS_ID_BYTES], unknown[DBS_ID_BYTES];
+    apr_array_header_t *ids = apr_array_make(unit_pool, 2, DBS_ID_BYTES);
+    dbs_fail_e fail;
+
+    load(&s, NULL, 1000);
+    dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=live"), 65536, &err);
+    save(&s, 1000);
+    memcpy(live, s.id, DBS_ID_BYTES);
+    dbs_id_generate(unknown);
+
+    /* A tossed unknown cookie first, the live one second. */
+    memcpy(apr_array_push(ids), unknown, DBS_ID_BYTES);
+    memcpy(apr_array_push(ids), live, DBS_ID_BYTES);
+    dbs_session_init(&s, unit_pool);
+    ck_assert_int_eq(dbs_session_open(&s, store, &unit_conn, unit_pool, ids,
+                                      &policy, 1001, 1, &fail, &err),
+                     APR_SUCCESS);
+    ck_assert(s.loaded);
+    ck_assert(!s.cookie_invalid);
+    ck_assert_str_eq(apr_table_get(s.data, "a"), "live");
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
+                     APR_SUCCESS);
+
+    /* Only unknown IDs: a transaction, no session, the cookie is invalid. */
+    apr_array_clear(ids);
+    memcpy(apr_array_push(ids), unknown, DBS_ID_BYTES);
+    dbs_session_init(&s, unit_pool);
+    ck_assert_int_eq(dbs_session_open(&s, store, &unit_conn, unit_pool, ids,
+                                      &policy, 1001, 1, &fail, &err),
+                     APR_SUCCESS);
+    ck_assert(!s.loaded);
+    ck_assert(s.cookie_invalid);
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 0, &err),
+                     APR_SUCCESS);
+}
+END_TEST
+
 Suite *session_suite(void)
 {
     Suite *s = suite_create("dbs_session");
@@ -301,6 +342,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, user_change_and_regenerate_rotate);
     tcase_add_test(tc, invalidate);
     tcase_add_test(tc, flash_is_consumed);
+    tcase_add_test(tc, open_takes_the_first_live_id);
     suite_add_tcase(s, tc);
     return s;
 }

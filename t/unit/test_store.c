@@ -30,9 +30,9 @@ START_TEST(insert_load_update_delete)
     const char *err = NULL;
     int found;
 
-    ck_assert_int_eq(
-        dbs_store_begin(store, &unit_conn, unit_pool, 1, &fail, &err),
-        APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_begin(store, &unit_conn, unit_pool, 1, NULL,
+                                     NULL, NULL, &fail, &err),
+                     APR_SUCCESS);
     ck_assert_int_eq(
         dbs_store_insert(store, &unit_conn, unit_pool, H1, &rec, 5000, &err),
         APR_SUCCESS);
@@ -77,7 +77,8 @@ START_TEST(rollback_leaves_nothing)
     dbs_fail_e fail;
     const char *err;
 
-    dbs_store_begin(store, &unit_conn, unit_pool, 1, &fail, &err);
+    dbs_store_begin(store, &unit_conn, unit_pool, 1, NULL, NULL, NULL, &fail,
+                    &err);
     dbs_store_insert(store, &unit_conn, unit_pool, H1, &rec, 5000, &err);
     ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 1);
     ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 0, &err),
@@ -117,9 +118,9 @@ START_TEST(errors_are_reported_and_recovered)
     int found;
     dbs_fail_e fail = DBS_FAIL_NONE;
 
-    ck_assert_int_ne(
-        dbs_store_begin(missing, &unit_conn, unit_pool, 1, &fail, &err),
-        APR_SUCCESS);
+    ck_assert_int_ne(dbs_store_begin(missing, &unit_conn, unit_pool, 1, NULL,
+                                     NULL, NULL, &fail, &err),
+                     APR_SUCCESS);
     ck_assert_ptr_nonnull(err);
     ck_assert_int_eq(fail, DBS_FAIL_DATABASE);
     ck_assert_ptr_nonnull(strstr(err, "no_such_table"));
