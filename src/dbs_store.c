@@ -22,9 +22,9 @@ typedef enum {
 
 struct dbs_store_t {
     const char *sql[KIND_COUNT][STMT_COUNT];
-    /* PostgreSQL: "BEGIN; SELECT ... WHERE id_hash = '" + hash + "' FOR
-     * UPDATE" in one simple query saves the request a round trip. */
-    const char *pgsql_begin_load;
+    /* PostgreSQL: "BEGIN; SELECT pg_advisory_xact_lock(key); SELECT ...
+     * WHERE id_hash = 'hash'" in one simple query saves round trips. */
+    const char *pgsql_select_prefix;
     const char *userdata_key;
 };
 
@@ -37,6 +37,9 @@ typedef struct {
 
 #define COLUMNS                                                                \
     "user_name, session_data, flash, csrf_token, created_at, active_at"
+/* The advisory lock key of a session: the first 60 bits of its id_hash, as
+ * claim_key() computes them in C. */
+#define CLAIM_KEY_SQL "('x' || substr(id_hash, 1, 15))::bit(60)::bigint"
 
 /* Between SQLite write-lock attempts: short, as the holder is one request. */
 #define SQLITE_RETRY_SLEEP apr_time_from_msec(1)
@@ -68,9 +71,13 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
     int k;
 
     for (k = 0; k < KIND_COUNT; k++) {
-        /* SQLite's transaction already holds the database write lock
-         * (BEGIN IMMEDIATE); the others lock the row. */
-        const char *lock = k == KIND_SQLITE3 ? "" : " FOR UPDATE";
+        /* How a request holds its session until it ends: SQLite's
+         * transaction holds the database write lock (BEGIN IMMEDIATE), MySQL
+         * locks the row, PostgreSQL takes the session's advisory lock
+         * (STMT_CLAIM) before it reads: a row lock there would write the
+         * tuple on every read, and would not wait for a row that another
+         * transaction is still inserting. */
+        const char *lock = k == KIND_MYSQL ? " FOR UPDATE" : "";
 
         st->sql[k][STMT_LOAD] = apr_psprintf(
             pool, "SELECT " COLUMNS " FROM %s WHERE id_hash = %%s%s", table,
@@ -102,18 +109,21 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
                                table)
                 : apr_psprintf(pool,
                                "DELETE FROM %s WHERE id_hash IN (SELECT "
-                               "id_hash FROM %s WHERE expires_at < %%lld "
+                               "id_hash FROM %s WHERE expires_at < %%lld%s "
                                "LIMIT %%d)",
-                               table, table);
-        /* PostgreSQL: a row lock does not wait for another transaction's
-         * uncommitted INSERT. A transaction that creates an ID holds this
-         * lock on it until it ends; a reader that misses takes it too, so it
-         * waits for that commit and then sees the row. */
+                               table, table,
+                               /* never a session a request holds */
+                               k == KIND_PGSQL ? " AND pg_try_advisory_xact_"
+                                                 "lock(" CLAIM_KEY_SQL ")"
+                                               : "");
+        /* PostgreSQL: the session's lock, also taken on a new ID before it
+         * is inserted, so that a request with the new cookie waits for the
+         * commit and then sees the row. */
         st->sql[k][STMT_CLAIM] =
             k == KIND_PGSQL ? "SELECT pg_advisory_xact_lock(%lld)" : NULL;
     }
-    st->pgsql_begin_load = apr_psprintf(
-        pool, "BEGIN; SELECT " COLUMNS " FROM %s WHERE id_hash = '", table);
+    st->pgsql_select_prefix = apr_psprintf(
+        pool, "SELECT " COLUMNS " FROM %s WHERE id_hash = '", table);
     st->userdata_key = apr_pstrcat(pool, "dbsession-statements:", table, NULL);
     return st;
 }
@@ -257,6 +267,7 @@ static apr_status_t load_row(const dbs_store_t *st, const dbs_conn_t *c,
                              const char *id_hash, const char *inline_sql,
                              dbs_record_t *rec, int *found, dbs_fail_e *fail,
                              const char **err);
+static const char *claim_key(apr_pool_t *pool, const char *id_hash);
 
 /* The transaction is driven with plain statements, not
  * apr_dbd_transaction_start/end: apr-util's pgsql driver dereferences a NULL
@@ -288,8 +299,9 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
     if (id_hash && state->kind == KIND_PGSQL) {
         /* id_hash is our own hex digest: safe to quote inline. */
         if (load_row(st, c, pool, state, id_hash,
-                     apr_pstrcat(pool, st->pgsql_begin_load, id_hash,
-                                 "' FOR UPDATE", NULL),
+                     apr_pstrcat(pool, "BEGIN; SELECT pg_advisory_xact_lock(",
+                                 claim_key(pool, id_hash), "); ",
+                                 st->pgsql_select_prefix, id_hash, "'", NULL),
                      rec, found, fail, err) != APR_SUCCESS) {
             const char *ignored;
 
