@@ -20,6 +20,7 @@
 #include "http_request.h"
 #include "util_filter.h"
 
+#include "apr_atomic.h"
 #include "apr_dbd.h"
 #include "apr_optional.h"
 #include "apr_strings.h"
@@ -923,16 +924,23 @@ static void dbsession_insert_filter(request_rec *r)
  * in a transaction of their own after the request's has ended. */
 static void cleanup_expired(request_rec *r, dbs_request_t *rs)
 {
-    static apr_time_t next_cleanup; /* per process */
+    static volatile apr_uint64_t next_cleanup; /* per process, all threads */
+    apr_uint64_t due = apr_atomic_read64(&next_cleanup);
     apr_int64_t interval = rs->sconf->resolved.cleanup_interval;
     dbs_fail_e fail = DBS_FAIL_NONE;
     const char *err = NULL;
     int deleted = 0, begun, ok;
 
-    if (interval <= 0 || r->request_time < next_cleanup) {
+    if (interval <= 0 || (apr_uint64_t)r->request_time < due) {
         return;
     }
-    next_cleanup = r->request_time + apr_time_from_sec(interval);
+    /* One thread of the process wins the turn. */
+    if (apr_atomic_cas64(&next_cleanup,
+                         (apr_uint64_t)(r->request_time +
+                                        apr_time_from_sec(interval)),
+                         due) != due) {
+        return;
+    }
     begun = dbs_store_begin(rs->sconf->store, &rs->conn, r->pool,
                             rs->conf.lock_timeout, NULL, NULL, NULL, &fail,
                             &err) == APR_SUCCESS;
