@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 38;
+plan tests => 39;
 
 # --- shell CGI counter: SESSION_count in, X-DBSession-Set out ---
 my $rows = db_rows();
@@ -57,6 +57,18 @@ is seen(req(GET => '/cgi/echo.pl', cookie => $c2))->{DBSESSION_FLASH}, 'hi',
     'a flash message is exposed once';
 ok !exists seen(req(GET => '/cgi/echo.pl', cookie => $c2))->{DBSESSION_FLASH},
     '...and consumed';
+
+# --- the request notes reach mod_log_config ---
+req(GET => '/cgi/echo.pl?notes=1', cookie => $c2);
+my $line;
+for (1 .. 20) {   # the log line is written just after the response went out
+    open my $notes, '<', 't/logs/notes_log' or die "notes_log: $!";
+    ($line) = grep { m{^/cgi/echo\.pl user=alice\@example\.org k=v$} } <$notes>;
+    last if $line;
+    select undef, undef, undef, 0.1;
+}
+is $line, "/cgi/echo.pl user=alice\@example.org k=v\n",
+    'notes dbsession-user and dbsession:<key> in the access log';
 
 # --- a client cannot fake the variables ---
 $res = req(GET => '/cgi/echo.pl', cookie => $c2, headers => [
