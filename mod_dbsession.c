@@ -138,41 +138,41 @@ static const char *set_dir_flag(cmd_parms *cmd, void *dconf, int on)
     return NULL;
 }
 
-static const char *set_dir_seconds(cmd_parms *cmd, void *dconf, const char *arg)
+/* Every dir-scope setter ends here: remember the section, and name the
+ * directive in the error. */
+static const char *dir_done(cmd_parms *cmd, void *dconf, const char *err)
 {
-    apr_int64_t *field = (apr_int64_t *)((char *)dconf + (apr_size_t)cmd->info);
-    const char *err = dbs_parse_seconds(arg, field);
-
     note_scope(cmd, dconf);
     return err ? bad_value(cmd, err) : NULL;
 }
 
+static const char *set_dir_seconds(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apr_int64_t *field = (apr_int64_t *)((char *)dconf + (apr_size_t)cmd->info);
+
+    return dir_done(cmd, dconf, dbs_parse_seconds(arg, field));
+}
+
 static const char *set_max_size(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    const char *err =
-        dbs_parse_bytes(arg, &((dbs_dir_config_t *)dconf)->max_size);
+    dbs_dir_config_t *c = dconf;
 
-    note_scope(cmd, dconf);
-    return err ? bad_value(cmd, err) : NULL;
+    return dir_done(cmd, dconf, dbs_parse_bytes(arg, &c->max_size));
 }
 
 static const char *set_rollback_status(cmd_parms *cmd, void *dconf,
                                        const char *arg)
 {
-    const char *err =
-        dbs_parse_status(arg, &((dbs_dir_config_t *)dconf)->rollback_status);
+    dbs_dir_config_t *c = dconf;
 
-    note_scope(cmd, dconf);
-    return err ? bad_value(cmd, err) : NULL;
+    return dir_done(cmd, dconf, dbs_parse_status(arg, &c->rollback_status));
 }
 
 static const char *set_samesite(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    const char *err =
-        dbs_parse_samesite(arg, &((dbs_dir_config_t *)dconf)->cookie_samesite);
+    dbs_dir_config_t *c = dconf;
 
-    note_scope(cmd, dconf);
-    return err ? bad_value(cmd, err) : NULL;
+    return dir_done(cmd, dconf, dbs_parse_samesite(arg, &c->cookie_samesite));
 }
 
 /* String directives: cmd->info names the field and its validator. */
@@ -194,12 +194,10 @@ static const char *set_dir_string(cmd_parms *cmd, void *dconf, const char *arg)
     const string_field_t *field = cmd->info;
     const char *err = field->check(arg);
 
-    note_scope(cmd, dconf);
-    if (err) {
-        return bad_value(cmd, err);
+    if (!err) {
+        *(const char **)((char *)dconf + field->offset) = arg;
     }
-    *(const char **)((char *)dconf + field->offset) = arg;
-    return NULL;
+    return dir_done(cmd, dconf, err);
 }
 
 /* Server-scope directives are RSRC_CONF only: httpd refuses them in
@@ -935,10 +933,10 @@ static void cleanup_expired(request_rec *r, dbs_request_t *rs)
         return;
     }
     /* One thread of the process wins the turn. */
-    if (apr_atomic_cas64(&next_cleanup,
-                         (apr_uint64_t)(r->request_time +
-                                        apr_time_from_sec(interval)),
-                         due) != due) {
+    if (apr_atomic_cas64(
+            &next_cleanup,
+            (apr_uint64_t)(r->request_time + apr_time_from_sec(interval)),
+            due) != due) {
         return;
     }
     begun = dbs_store_begin(rs->sconf->store, &rs->conn, r->pool,
