@@ -41,6 +41,7 @@ t/unit/run_unit: $(CORE_SRC) $(UNIT_SRC) src/*.h t/unit/*.h
 	    -o $@ $(APR_LIBS) $(SODIUM_LIBS) $(CHECK_LIBS)
 
 unit: t/unit/run_unit
+	t/unit/check-registered.sh
 	CK_DEFAULT_TIMEOUT=30 t/unit/run_unit
 
 valgrind: t/unit/run_unit
