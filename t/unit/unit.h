@@ -12,6 +12,7 @@ Suite *policy_suite(void);
 Suite *config_suite(void);
 Suite *store_suite(void);
 Suite *session_suite(void);
+Suite *lock_suite(void);
 
 /* A pool per test, made in a fixture. */
 extern apr_pool_t *unit_pool;

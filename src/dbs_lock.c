@@ -1,0 +1,392 @@
+/* dbs_lock: see dbs_lock.h.
+ *
+ * Each lock is three words in the shared file: the holder (pid and a tag of
+ * the process's start time, 0 when free), a sequence number bumped on every
+ * release, and a count of waiters. A waiter sleeps on the sequence number
+ * with futex(2), so a release wakes it at once. Ownership is by process, not
+ * thread: httpd may end a request on another thread than began it. A holder
+ * that is no longer alive (its pid gone, or reused by a process that started
+ * at another time) is replaced by the next waiter; to notice that, a waiter
+ * wakes at least every DEAD_CHECK_SLICE. Linux only (futex). */
+#include "dbs_lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+
+#define MAGIC            0x44425331u /* "DBS1" */
+#define VERSION          1u
+#define PROBES           32
+#define DEAD_CHECK_SLICE apr_time_from_msec(250)
+
+typedef struct {
+    _Atomic uint64_t holder; /* pid << 32 | start tag; 0 = free */
+    _Atomic uint32_t seq;
+    _Atomic uint32_t waiters;
+} shlock_t;
+
+typedef struct {
+    shlock_t lock;
+    uint64_t key;  /* 0 = free; guarded by the directory lock */
+    int32_t users; /* holders and waiters; guarded by the directory lock */
+    char pad[64 - sizeof(shlock_t) - sizeof(uint64_t) - sizeof(int32_t)];
+} slot_t;
+
+typedef struct {
+    uint32_t magic, version, nslots, slot_size;
+    shlock_t directory; /* assigns slots to keys */
+    shlock_t writer;
+    slot_t slots[DBS_LOCK_SLOTS];
+} shared_t;
+
+struct dbs_locktable_t {
+    shared_t *shm;
+    char *path;
+    dbs_locktable_t *next;
+};
+
+struct dbs_lock_t {
+    dbs_locktable_t *table;
+    shlock_t *lock;
+    slot_t *slot; /* NULL for the writer */
+    int held;
+};
+
+/* ---- one lock ---------------------------------------------------------- */
+
+/* The start time of a process in clock ticks since boot (field 22 of
+ * /proc/PID/stat), 0 when it cannot be read. */
+static uint32_t start_tag(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long start = 0;
+    ssize_t n;
+    int fd, field;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    /* The command name (field 2) may hold spaces: count from its end. */
+    p = strrchr(buf, ')');
+    for (field = 2; p && field < 22; field++) {
+        p = strchr(p + 1, ' ');
+    }
+    if (p) {
+        start = strtoull(p + 1, NULL, 10);
+    }
+    return (uint32_t)start | 1u; /* never 0: 0 means unknown */
+}
+
+static uint64_t my_identity(void)
+{
+    /* Cached per process: a forked child has its own pid and start time. */
+    static _Atomic uint64_t identity;
+    pid_t pid = getpid();
+    uint64_t id = atomic_load(&identity);
+
+    if ((pid_t)(id >> 32) != pid) {
+        id = (uint64_t)(uint32_t)pid << 32 | start_tag(pid);
+        atomic_store(&identity, id);
+    }
+    return id;
+}
+
+static int holder_alive(uint64_t holder)
+{
+    pid_t pid = (pid_t)(holder >> 32);
+
+    if (kill(pid, 0) != 0 && errno == ESRCH) {
+        return 0;
+    }
+    /* Alive, unless the pid now belongs to a process started later. */
+    return start_tag(pid) == (uint32_t)holder || start_tag(pid) == 0;
+}
+
+static void futex_wait(_Atomic uint32_t *word, uint32_t expected,
+                       apr_time_t wait)
+{
+    struct timespec ts;
+
+    ts.tv_sec = (time_t)apr_time_sec(wait);
+    ts.tv_nsec = (long)apr_time_usec(wait) * 1000;
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, &ts, NULL, 0);
+}
+
+static void futex_wake_all(_Atomic uint32_t *word)
+{
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* APR_SUCCESS, APR_TIMEUP, or APR_EOWNERDEAD-like: *recovered is set when
+ * the lock was taken over from a dead holder. */
+static apr_status_t shlock_acquire(shlock_t *l, apr_time_t deadline,
+                                   int *recovered)
+{
+    uint64_t me = my_identity();
+
+    *recovered = 0;
+    for (;;) {
+        uint32_t seq = atomic_load(&l->seq);
+        uint64_t holder = 0;
+        apr_time_t now, wait;
+
+        if (atomic_compare_exchange_strong(&l->holder, &holder, me)) {
+            return APR_SUCCESS;
+        }
+        if (holder != 0 && !holder_alive(holder) &&
+            atomic_compare_exchange_strong(&l->holder, &holder, me)) {
+            *recovered = 1;
+            return APR_SUCCESS;
+        }
+        now = apr_time_now();
+        if (now >= deadline) {
+            return APR_TIMEUP;
+        }
+        wait = deadline - now;
+        if (wait > DEAD_CHECK_SLICE) {
+            wait = DEAD_CHECK_SLICE;
+        }
+        atomic_fetch_add(&l->waiters, 1);
+        futex_wait(&l->seq, seq, wait);
+        atomic_fetch_sub(&l->waiters, 1);
+    }
+}
+
+static void shlock_release(shlock_t *l)
+{
+    atomic_store(&l->holder, 0);
+    atomic_fetch_add(&l->seq, 1);
+    if (atomic_load(&l->waiters) > 0) {
+        futex_wake_all(&l->seq);
+    }
+}
+
+/* The directory's critical sections are a few loads and stores. */
+static void directory_lock(shared_t *shm)
+{
+    int recovered;
+
+    shlock_acquire(&shm->directory, APR_INT64_MAX, &recovered);
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+static pthread_mutex_t tables_mutex = PTHREAD_MUTEX_INITIALIZER;
+static dbs_locktable_t *tables; /* mapped in this process, never unmapped */
+
+static int layout_matches(const shared_t *shm)
+{
+    return shm->magic == MAGIC && shm->version == VERSION &&
+           shm->nslots == DBS_LOCK_SLOTS && shm->slot_size == sizeof(slot_t);
+}
+
+static apr_status_t map_table(const char *path, shared_t **out,
+                              const char **err)
+{
+    struct stat st;
+    shared_t *shm;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd < 0) {
+        *err = strerror(errno);
+        return APR_FROM_OS_ERROR(errno);
+    }
+    /* One process initialises; the others wait for it here. */
+    if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0 ||
+        ((size_t)st.st_size < sizeof(shared_t) &&
+         ftruncate(fd, sizeof(shared_t)) != 0)) {
+        *err = strerror(errno);
+        close(fd);
+        return APR_EGENERAL;
+    }
+    shm = mmap(NULL, sizeof(shared_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+               0);
+    if (shm == MAP_FAILED) {
+        *err = strerror(errno);
+        close(fd);
+        return APR_EGENERAL;
+    }
+    if (!layout_matches(shm)) {
+        memset(shm, 0, sizeof(*shm));
+        shm->version = VERSION;
+        shm->nslots = DBS_LOCK_SLOTS;
+        shm->slot_size = sizeof(slot_t);
+        atomic_thread_fence(memory_order_seq_cst);
+        shm->magic = MAGIC;
+    }
+    flock(fd, LOCK_UN);
+    close(fd); /* the mapping stays */
+    *out = shm;
+    return APR_SUCCESS;
+}
+
+apr_status_t dbs_locktable_open(const char *path, dbs_locktable_t **table,
+                                const char **err)
+{
+    dbs_locktable_t *t;
+    apr_status_t rv = APR_SUCCESS;
+
+    pthread_mutex_lock(&tables_mutex);
+    for (t = tables; t && strcmp(t->path, path) != 0; t = t->next) {
+    }
+    if (!t) {
+        shared_t *shm;
+
+        rv = map_table(path, &shm, err);
+        if (rv == APR_SUCCESS && (t = calloc(1, sizeof(*t))) != NULL &&
+            (t->path = strdup(path)) != NULL) {
+            t->shm = shm;
+            t->next = tables;
+            tables = t;
+        }
+        else if (rv == APR_SUCCESS) {
+            free(t);
+            t = NULL;
+            *err = "out of memory";
+            rv = APR_ENOMEM;
+        }
+    }
+    pthread_mutex_unlock(&tables_mutex);
+    *table = t;
+    return rv;
+}
+
+apr_uint64_t dbs_lock_key(const char *id_hash)
+{
+    char part[17];
+    apr_uint64_t key;
+
+    memcpy(part, id_hash, 16);
+    part[16] = '\0';
+    key = (apr_uint64_t)strtoull(part, NULL, 16);
+    return key ? key : 1; /* 0 marks a free slot */
+}
+
+static apr_status_t release_cleanup(void *data)
+{
+    dbs_lock_release(data);
+    return APR_SUCCESS;
+}
+
+static dbs_lock_t *held_lock(apr_pool_t *pool, dbs_locktable_t *table,
+                             shlock_t *l, slot_t *slot)
+{
+    dbs_lock_t *lock = apr_pcalloc(pool, sizeof(*lock));
+
+    lock->table = table;
+    lock->lock = l;
+    lock->slot = slot;
+    lock->held = 1;
+    apr_pool_cleanup_register(pool, lock, release_cleanup,
+                              apr_pool_cleanup_null);
+    return lock;
+}
+
+/* A slot for key: the one already assigned to it, else a free one near its
+ * home, else (table full) the home slot, shared. */
+static slot_t *claim_slot(shared_t *shm, apr_uint64_t key)
+{
+    apr_size_t home = (apr_size_t)(key % DBS_LOCK_SLOTS), i;
+    slot_t *free_slot = NULL, *slot;
+
+    directory_lock(shm);
+    for (i = 0; i < PROBES; i++) {
+        slot = &shm->slots[(home + i) % DBS_LOCK_SLOTS];
+        if (slot->users > 0 && slot->key == key) {
+            break;
+        }
+        if (!free_slot && slot->users <= 0) {
+            free_slot = slot;
+        }
+        slot = NULL;
+    }
+    if (!slot) {
+        slot = free_slot ? free_slot : &shm->slots[home];
+        if (slot->users <= 0) {
+            slot->key = key;
+            slot->users = 0;
+        }
+    }
+    slot->users++;
+    shlock_release(&shm->directory);
+    return slot;
+}
+
+static void unclaim_slot(shared_t *shm, slot_t *slot, int count)
+{
+    directory_lock(shm);
+    slot->users -= count;
+    if (slot->users <= 0) {
+        slot->users = 0;
+        slot->key = 0;
+    }
+    shlock_release(&shm->directory);
+}
+
+apr_status_t dbs_lock_session(dbs_locktable_t *table, apr_uint64_t key,
+                              apr_time_t deadline, apr_pool_t *pool,
+                              dbs_lock_t **lock)
+{
+    slot_t *slot = claim_slot(table->shm, key ? key : 1);
+    int recovered;
+
+    if (shlock_acquire(&slot->lock, deadline, &recovered) != APR_SUCCESS) {
+        unclaim_slot(table->shm, slot, 1);
+        return APR_TIMEUP;
+    }
+    if (recovered) {
+        /* The dead holder never gave its place back. */
+        directory_lock(table->shm);
+        slot->users = slot->users > 1 ? slot->users - 1 : 1;
+        shlock_release(&table->shm->directory);
+    }
+    *lock = held_lock(pool, table, &slot->lock, slot);
+    return APR_SUCCESS;
+}
+
+apr_status_t dbs_lock_writer(dbs_locktable_t *table, apr_time_t deadline,
+                             apr_pool_t *pool, dbs_lock_t **lock)
+{
+    int recovered;
+
+    if (shlock_acquire(&table->shm->writer, deadline, &recovered) !=
+        APR_SUCCESS) {
+        return APR_TIMEUP;
+    }
+    *lock = held_lock(pool, table, &table->shm->writer, NULL);
+    return APR_SUCCESS;
+}
+
+void dbs_lock_release(dbs_lock_t *lock)
+{
+    if (!lock || !lock->held) {
+        return;
+    }
+    lock->held = 0;
+    shlock_release(lock->lock);
+    if (lock->slot) {
+        unclaim_slot(lock->table->shm, lock->slot, 1);
+    }
+}

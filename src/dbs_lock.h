@@ -1,0 +1,50 @@
+/*
+ * dbs_lock: per-session locks outside the database, for SQLite.
+ *
+ * SQLite has one write lock for the whole database; holding it to serialise
+ * one session would serialise every session. Instead each session is locked
+ * here, in a small table of robust, process-shared mutexes kept in a file
+ * mapped next to the database file: every httpd child, thread and server on
+ * the host that opens the same database shares it. A waiter sleeps in the
+ * kernel until the holder releases (no polling); a process that dies
+ * holding a lock leaves it to the next waiter (robust mutexes).
+ *
+ * The table also holds one "writer" mutex that the module's own writers take
+ * before SQLite's write lock, so that they queue instead of polling SQLite.
+ *
+ * httpd-free. Keys are 64-bit digests of a session's id hash; the table has
+ * room for DBS_LOCK_SLOTS sessions held at once (beyond that, two sessions
+ * may share a slot and so wait for each other, never lose a lock).
+ */
+#ifndef DBS_LOCK_H
+#define DBS_LOCK_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#define DBS_LOCK_SLOTS 4096
+
+typedef struct dbs_locktable_t dbs_locktable_t;
+typedef struct dbs_lock_t dbs_lock_t;
+
+/* The lock table of `path` (created on first use, mode 0600), mapped once
+ * per process and kept for the life of the process. */
+apr_status_t dbs_locktable_open(const char *path, dbs_locktable_t **table,
+                                const char **err);
+
+/* Lock `key`, waiting until `deadline` (apr_time_now() scale); a deadline in
+ * the past tries once without waiting. APR_TIMEUP when it could not.
+ * The lock belongs to the calling thread and lives in `pool` until
+ * released. */
+apr_status_t dbs_lock_session(dbs_locktable_t *table, apr_uint64_t key,
+                              apr_time_t deadline, apr_pool_t *pool,
+                              dbs_lock_t **lock);
+/* The writer mutex, with the same rules. */
+apr_status_t dbs_lock_writer(dbs_locktable_t *table, apr_time_t deadline,
+                             apr_pool_t *pool, dbs_lock_t **lock);
+void dbs_lock_release(dbs_lock_t *lock);
+
+/* The key of a session's id hash (hex): its first 64 bits. */
+apr_uint64_t dbs_lock_key(const char *id_hash);
+
+#endif
