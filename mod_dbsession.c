@@ -3,11 +3,15 @@
  *
  * This file is the httpd glue. It reads as the life of a request:
  *
- *   header_parser    open: begin the transaction on the request's mod_dbd
- *                    connection, load and lock the session, expose it
+ *   header_parser    open: take a pooled mod_dbd connection, begin the
+ *                    transaction, lock and load the session, expose it
  *   output filter    before the headers go out: apply X-DBSession-* writes,
- *                    store them (still uncommitted), decide the cookie
- *   log_transaction  commit or roll back by the final status
+ *                    store them (still uncommitted), decide the cookie;
+ *                    at the end of the response (EOS), before its body is
+ *                    transmitted: commit or roll back by the final status
+ *                    and give the connection back
+ *   log_transaction  a fallback end for a response that never reached the
+ *                    filter's end; the expired-row cleanup
  *
  * Everything that needs no httpd (crypto, encoding, policy, SQL) is in src/.
  * The contract is SPEC.md; the README documents it for users.
@@ -55,7 +59,12 @@ typedef struct {
 } server_conf_t;
 
 typedef APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) dbd_acquire_fn;
+typedef APR_OPTIONAL_FN_TYPE(ap_dbd_open) dbd_open_fn;
+typedef APR_OPTIONAL_FN_TYPE(ap_dbd_close) dbd_close_fn;
 static dbd_acquire_fn *dbd_acquire;
+static dbd_open_fn *dbd_open;
+static dbd_close_fn *dbd_close;
+static module *dbd_module_ptr;
 
 static void *create_server_conf(apr_pool_t *pool, server_rec *s)
 {
@@ -328,6 +337,9 @@ static const command_rec dbsession_cmds[] = {
 static void retrieve_dbd(void)
 {
     dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    dbd_module_ptr = ap_find_linked_module("mod_dbd.c");
 }
 
 static int startup_error(server_rec *s, const char *at, const char *msg)
@@ -376,7 +388,7 @@ static int dbsession_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (!sconf->enabled_at) {
             continue;
         }
-        if (!dbd_acquire) {
+        if (!dbd_acquire || !dbd_open || !dbd_close || !dbd_module_ptr) {
             return startup_error(s, sconf->enabled_at,
                                  "DBSession On needs mod_dbd: load it "
                                  "(LoadModule dbd_module) and set DBDriver "
@@ -420,6 +432,8 @@ typedef struct {
     dbs_dir_config_t conf; /* resolved, of the request that opened it */
     dbs_policy_t policy;
     ap_dbd_t *dbd;
+    int owns_dbd; /* taken from mod_dbd's pool by us, given back at the end */
+    apr_array_header_t *lent; /* request_recs that ap_dbd_acquire() it */
     dbs_conn_t conn;
     int in_txn; /* the transaction is open */
     dbs_session_t session;
@@ -430,6 +444,7 @@ typedef struct {
     int bad_write;          /* malformed write-back: 500, roll back */
     int saved;              /* the writes were applied and stored */
     int finished;           /* committed or rolled back */
+    int commit_failed;      /* the commit failed: the writes are lost */
 } dbs_request_t;
 
 static request_rec *initial_request(request_rec *r)
@@ -453,26 +468,110 @@ static dbs_request_t *request_session(request_rec *r)
                                 &dbsession_module);
 }
 
-static void finish(dbs_request_t *rs, int commit)
-{
-    const char *err = NULL;
+/* mod_dbd keeps the connection of ap_dbd_acquire(r) in its request_config
+ * as {connection, reslist}, and registers its release only when it makes
+ * the entry itself. We make the entry for the request_recs of a session,
+ * so that other modules' ap_dbd_acquire() returns the session's
+ * connection (their writes join its transaction), and remove it when we
+ * give the connection back at the end of the transaction; a later
+ * ap_dbd_acquire() then takes a fresh one. */
+typedef struct {
+    ap_dbd_t *conn;
+    void *reslist; /* NULL: mod_dbd never releases it */
+} dbd_entry_t;
 
-    if (rs->finished || !rs->in_txn) {
-        rs->finished = 1;
+static apr_status_t forget_lent(void *data);
+
+static void lend_connection(dbs_request_t *rs, request_rec *r)
+{
+    dbd_entry_t *entry;
+    int i;
+
+    if (!rs->owns_dbd ||
+        ap_get_module_config(r->request_config, dbd_module_ptr)) {
         return;
     }
-    rs->finished = 1;
-    rs->in_txn = 0;
-    if (dbs_store_end(&rs->conn, rs->initial->pool, commit, &err) !=
-        APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, rs->initial,
-                      "DBS010: %s of the session transaction failed: %s",
-                      commit ? "commit" : "rollback", err);
+    for (i = 0; i < rs->lent->nelts; i++) {
+        if (APR_ARRAY_IDX(rs->lent, i, request_rec *) == r) {
+            return;
+        }
+    }
+    entry = apr_pcalloc(r->pool, sizeof(*entry));
+    entry->conn = rs->dbd;
+    ap_set_module_config(r->request_config, dbd_module_ptr, entry);
+    APR_ARRAY_PUSH(rs->lent, request_rec *) = r;
+    if (r->pool != rs->initial->pool) {
+        /* A subrequest can die first. */
+        apr_pool_cleanup_register(r->pool, r, forget_lent,
+                                  apr_pool_cleanup_null);
     }
 }
 
-/* The pooled connection goes back to mod_dbd when the request pool dies;
- * it must never carry an open transaction there. */
+static apr_status_t forget_lent(void *data)
+{
+    request_rec *r = data;
+    dbs_request_t *rs = ap_get_module_config(
+        initial_request(r)->request_config, &dbsession_module);
+    int i;
+
+    for (i = 0; rs && i < rs->lent->nelts; i++) {
+        if (APR_ARRAY_IDX(rs->lent, i, request_rec *) == r) {
+            APR_ARRAY_IDX(rs->lent, i, request_rec *) = NULL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static void give_connection_back(dbs_request_t *rs)
+{
+    int i;
+
+    if (!rs->owns_dbd || !rs->dbd) {
+        return;
+    }
+    for (i = 0; i < rs->lent->nelts; i++) {
+        request_rec *r = APR_ARRAY_IDX(rs->lent, i, request_rec *);
+
+        if (r) {
+            ap_set_module_config(r->request_config, dbd_module_ptr, NULL);
+        }
+    }
+    apr_array_clear(rs->lent);
+    dbd_close(rs->initial->server, rs->dbd);
+    rs->dbd = NULL;
+    rs->owns_dbd = 0;
+}
+
+/* End the transaction (commit or roll back) and give the connection back.
+ * APR_SUCCESS unless a commit failed. */
+static apr_status_t finish(dbs_request_t *rs, int commit)
+{
+    const char *err = NULL;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!rs->finished && rs->in_txn) {
+        rs->in_txn = 0;
+        rv = dbs_session_close(&rs->session, &rs->conn, rs->initial->pool,
+                               commit, &err);
+        if (rv != APR_SUCCESS) {
+            rs->commit_failed = commit;
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, rs->initial,
+                          "DBS010: %s of the session transaction failed: %s",
+                          commit ? "commit" : "rollback", err);
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, rs->initial,
+                          "DBS060: session transaction %s",
+                          commit ? "committed" : "rolled back");
+        }
+    }
+    rs->finished = 1;
+    give_connection_back(rs);
+    return commit ? rv : APR_SUCCESS;
+}
+
+/* The pooled connection must never go back to mod_dbd with an open
+ * transaction, nor stay out of its pool. */
 static apr_status_t rollback_if_open(void *data)
 {
     finish(data, 0);
@@ -548,13 +647,22 @@ static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
 {
     cookie_walk_t walk = {rs, r, NULL, 0};
     dbs_fail_e fail = DBS_FAIL_NONE;
+    const char *retried = NULL;
+    apr_status_t rv;
 
     walk.ids = apr_array_make(r->pool, 1, DBS_ID_BYTES);
     apr_table_do(collect_cookie_ids, &walk, r->headers_in, "Cookie", NULL);
     dbs_session_init(&rs->session, rs->initial->pool);
-    if (dbs_session_open(&rs->session, rs->sconf->store, &rs->conn,
-                         rs->initial->pool, walk.ids, &rs->policy, rs->now,
-                         rs->conf.lock_timeout, &fail, err) != APR_SUCCESS) {
+    rv = dbs_session_open(&rs->session, rs->sconf->store, &rs->conn,
+                          rs->initial->pool, walk.ids, &rs->policy, rs->now,
+                          rs->conf.lock_timeout, &fail, &retried, err);
+    if (retried) {
+        /* A pooled connection that died with a database restart, or lost
+         * its prepared statements: revived, and tried once more. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "DBS033: retried the session load once: %s", retried);
+    }
+    if (rv != APR_SUCCESS) {
         return fail;
     }
     rs->in_txn = 1;
@@ -580,31 +688,29 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
     dbs_session_init(&rs->session, initial->pool);
     ap_set_module_config(initial->request_config, &dbsession_module, rs);
 
-    rs->dbd = dbd_acquire(r);
+    /* Our own connection from mod_dbd's pool, unless another module took
+     * the request's already (then the transaction runs on that one). */
+    rs->lent = apr_array_make(initial->pool, 2, sizeof(request_rec *));
+    if (!ap_get_module_config(initial->request_config, dbd_module_ptr)) {
+        rs->dbd = dbd_open(initial->pool, initial->server);
+        rs->owns_dbd = rs->dbd != NULL;
+    }
+    else {
+        rs->dbd = dbd_acquire(initial);
+    }
     if (!rs->dbd) {
         return fail_unavailable(r, rs, DBS_FAIL_DATABASE, NULL);
     }
+    apr_pool_cleanup_register(initial->pool, rs, rollback_if_open,
+                              apr_pool_cleanup_null);
+    lend_connection(rs, initial);
     rs->conn.driver = rs->dbd->driver;
     rs->conn.handle = rs->dbd->handle;
     rs->conn.pool = rs->dbd->pool;
     fail = begin_and_load(r, rs, &err);
-    if (fail == DBS_FAIL_DATABASE) {
-        /* A pooled connection can have died with a database restart (mod_dbd
-         * checks it before the failure shows), or lost its prepared
-         * statements to a reset: revive it and try once more. Nothing else
-         * has used the connection in this request yet. */
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "DBS033: retrying the session load once: %s", err);
-        if (dbs_store_revive(rs->sconf->store, &rs->conn, initial->pool) ==
-            APR_SUCCESS) {
-            fail = begin_and_load(r, rs, &err);
-        }
-    }
     if (fail != DBS_FAIL_NONE) {
         return fail_unavailable(r, rs, fail, err);
     }
-    apr_pool_cleanup_register(initial->pool, rs, rollback_if_open,
-                              apr_pool_cleanup_null);
     rs->flash = dbs_session_take_flash(&rs->session);
     return OK;
 }
@@ -677,9 +783,11 @@ static int dbsession_header_parser(request_rec *r)
         }
         rs = request_session(r);
     }
-    if (rs->failed || rs->bad_write) {
+    if (rs->failed || rs->bad_write || rs->finished) {
         return DECLINED;
     }
+    /* Subrequests and internal redirects share the connection. */
+    lend_connection(rs, r);
     /* A handler that redirected internally (a CGI's local Location) wrote
      * its headers on the previous request_rec: they count. */
     if (r->prev && !rs->saved && r->prev->status < rs->conf.rollback_status &&
@@ -865,13 +973,56 @@ static int rolls_back(request_rec *r, dbs_request_t *rs)
 
 typedef enum { FILTER_FIRST = 0, FILTER_PASS, FILTER_DISCARD } filter_state_e;
 
+static int has_eos(apr_bucket_brigade *bb)
+{
+    apr_bucket *b;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (APR_BUCKET_IS_EOS(b)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The response is decided (its end passes the filter before its body goes
+ * to the client): commit or roll back now, so that a slow client holds
+ * neither a lock nor a connection. An HTTP status when the commit failed
+ * while the headers can still change. */
+static int end_of_response(request_rec *r, dbs_request_t *rs,
+                           int headers_pending)
+{
+    int commit = !rolls_back(r, rs);
+
+    if (finish(rs, commit) == APR_SUCCESS || !headers_pending) {
+        return OK;
+    }
+    /* Never tell the client that a write succeeded when it did not. */
+    withdraw_cookie(r, rs);
+    rs->failed = 1;
+    apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* Replace the response: the handler's output is dropped. */
+static apr_status_t replace_response(ap_filter_t *f, apr_bucket_brigade *bb,
+                                     int status)
+{
+    *(filter_state_e *)f->ctx = FILTER_DISCARD;
+    apr_brigade_cleanup(bb);
+    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(status, NULL, f->r->pool,
+                                                       f->c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
+    return ap_pass_brigade(f->next, bb);
+}
+
 static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     dbs_request_t *rs = request_session(r);
     filter_state_e *state = f->ctx;
-    dbs_writes_t *w;
-    int status = OK;
+    int headers_pending = 0, status = OK;
 
     if (!state) {
         state = f->ctx = apr_pcalloc(r->pool, sizeof(*state));
@@ -880,29 +1031,36 @@ static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         apr_brigade_cleanup(bb);
         return APR_SUCCESS;
     }
-    if (*state == FILTER_PASS || !rs) {
+    if (!rs) {
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
-    *state = FILTER_PASS;
-    w = take_writes(r);
-    if (rolls_back(r, rs)) {
-        withdraw_cookie(r, rs);
+    if (*state == FILTER_FIRST) {
+        /* The headers go out with this brigade. */
+        dbs_writes_t *w = take_writes(r);
+
+        *state = FILTER_PASS;
+        headers_pending = 1;
+        if (rolls_back(r, rs)) {
+            withdraw_cookie(r, rs);
+        }
+        else if (!rs->saved && !rs->finished) {
+            rs->saved = 1;
+            status = save_session(r, rs, w);
+        }
+        if (status != OK) {
+            return replace_response(f, bb, status);
+        }
     }
-    else if (!rs->saved) {
-        rs->saved = 1;
-        status = save_session(r, rs, w);
+    if (!rs->finished && has_eos(bb)) {
+        status = end_of_response(r, rs, headers_pending);
+        if (status != OK) {
+            return replace_response(f, bb, status);
+        }
     }
-    if (status == OK) {
+    if (rs->finished) {
         ap_remove_output_filter(f);
-        return ap_pass_brigade(f->next, bb);
     }
-    /* Replace the response: the handler's output is dropped. */
-    *state = FILTER_DISCARD;
-    apr_brigade_cleanup(bb);
-    APR_BRIGADE_INSERT_TAIL(
-        bb, ap_bucket_error_create(status, NULL, r->pool, f->c->bucket_alloc));
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
     return ap_pass_brigade(f->next, bb);
 }
 
@@ -919,7 +1077,8 @@ static void dbsession_insert_filter(request_rec *r)
 /* After the response: commit or roll back                                  */
 
 /* Expired rows go in small batches, at most once per interval per child,
- * in a transaction of their own after the request's has ended. */
+ * in a transaction of their own after the request's has ended, on the
+ * connection ap_dbd_acquire() gives now. */
 static void cleanup_expired(request_rec *r, dbs_request_t *rs)
 {
     static volatile apr_uint64_t next_cleanup; /* per process, all threads */
@@ -927,7 +1086,9 @@ static void cleanup_expired(request_rec *r, dbs_request_t *rs)
     apr_int64_t interval = rs->sconf->resolved.cleanup_interval;
     dbs_fail_e fail = DBS_FAIL_NONE;
     const char *err = NULL;
-    int deleted = 0, begun, ok;
+    dbs_conn_t conn = {0};
+    ap_dbd_t *dbd;
+    int deleted = 0;
 
     if (interval <= 0 || (apr_uint64_t)r->request_time < due) {
         return;
@@ -939,16 +1100,15 @@ static void cleanup_expired(request_rec *r, dbs_request_t *rs)
             due) != due) {
         return;
     }
-    begun = dbs_store_begin(rs->sconf->store, &rs->conn, r->pool,
-                            rs->conf.lock_timeout, NULL, NULL, NULL, &fail,
-                            &err) == APR_SUCCESS;
-    ok = begun &&
-         dbs_store_cleanup(rs->sconf->store, &rs->conn, r->pool, rs->now,
-                           CLEANUP_BATCH, &deleted, &err) == APR_SUCCESS;
-    if (begun) {
-        dbs_store_end(&rs->conn, r->pool, ok, &err);
+    if (!(dbd = dbd_acquire(r))) {
+        return;
     }
-    if (!ok) {
+    conn.driver = dbd->driver;
+    conn.handle = dbd->handle;
+    conn.pool = dbd->pool;
+    if (dbs_store_cleanup_expired(rs->sconf->store, &conn, r->pool, rs->now,
+                                  CLEANUP_BATCH, rs->conf.lock_timeout,
+                                  &deleted, &fail, &err) != APR_SUCCESS) {
         /* A busy database is no news: the next interval tries again. */
         ap_log_rerror(
             APLOG_MARK,
@@ -962,25 +1122,25 @@ static void cleanup_expired(request_rec *r, dbs_request_t *rs)
 }
 
 /* log_transaction runs once per request, after the response went out, on
- * the initial request_rec: the final status is that of the last redirect. */
+ * the initial request_rec. The transaction normally ended in the filter;
+ * a response that never reached its end (an aborted handler) ends here,
+ * by the status of the last redirect. */
 static int dbsession_log_transaction(request_rec *r)
 {
     dbs_request_t *rs = request_session(r);
     request_rec *last = r;
-    int commit;
 
-    if (!rs || rs->finished) {
+    if (!rs) {
         return DECLINED;
     }
     while (last->next) {
         last = last->next;
     }
-    commit = !rolls_back(last, rs);
-    finish(rs, commit);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "DBS060: session transaction %s (status %d)",
-                  commit ? "committed" : "rolled back", last->status);
-    if (commit) {
+    if (!rs->finished) {
+        finish(rs, !rolls_back(last, rs));
+    }
+    if (!rs->failed && !rs->bad_write && !rs->commit_failed &&
+        !rolls_back(last, rs)) {
         cleanup_expired(r, rs);
     }
     return DECLINED;
@@ -1054,11 +1214,24 @@ static apr_status_t dbsession_invalidate(request_rec *r)
     return api_write(r, DBS_OP_INVALIDATE, "1");
 }
 
+/* On SQLite this takes the database write lock now, so that the caller's
+ * writes join the transaction without SQLite's busy polling. */
 static ap_dbd_t *dbsession_dbd(request_rec *r)
 {
     dbs_request_t *rs = api_session(r);
+    dbs_fail_e fail;
+    const char *err = NULL;
 
-    return rs ? rs->dbd : NULL;
+    if (!rs) {
+        return NULL;
+    }
+    if (dbs_store_begin_write(rs->sconf->store, &rs->conn, r->pool, &fail,
+                              &err) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "DBS034: dbsession_dbd: %s", err);
+        return NULL;
+    }
+    return rs->dbd;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -252,7 +252,7 @@ apr_status_t dbs_locktable_open(const char *path, dbs_locktable_t **table,
     for (t = tables; t && strcmp(t->path, path) != 0; t = t->next) {
     }
     if (!t) {
-        shared_t *shm;
+        shared_t *shm = NULL;
 
         rv = map_table(path, &shm, err);
         if (rv == APR_SUCCESS && (t = calloc(1, sizeof(*t))) != NULL &&

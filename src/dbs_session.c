@@ -53,7 +53,7 @@ static void set_id(dbs_session_t *s, const unsigned char *id)
 }
 
 apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
-                              const dbs_conn_t *c, apr_pool_t *pool,
+                              dbs_conn_t *c, apr_pool_t *pool,
                               const unsigned char *id, const dbs_policy_t *p,
                               apr_int64_t now, dbs_fail_e *fail,
                               const char **err)
@@ -73,8 +73,8 @@ apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
     return adopt(s, pool, &rec, found, p, now, fail, err);
 }
 
-apr_status_t dbs_session_open(dbs_session_t *s, const dbs_store_t *st,
-                              const dbs_conn_t *c, apr_pool_t *pool,
+static apr_status_t open_once(dbs_session_t *s, const dbs_store_t *st,
+                              dbs_conn_t *c, apr_pool_t *pool,
                               const apr_array_header_t *ids,
                               const dbs_policy_t *p, apr_int64_t now,
                               apr_int64_t lock_timeout, dbs_fail_e *fail,
@@ -84,6 +84,7 @@ apr_status_t dbs_session_open(dbs_session_t *s, const dbs_store_t *st,
     int found = 0, i;
     const char *ignored;
 
+    s->loaded = 0;
     if (ids->nelts) {
         set_id(s, (const unsigned char *)ids->elts);
     }
@@ -109,6 +110,33 @@ apr_status_t dbs_session_open(dbs_session_t *s, const dbs_store_t *st,
     }
     *fail = DBS_FAIL_NONE;
     return APR_SUCCESS;
+}
+
+apr_status_t dbs_session_open(dbs_session_t *s, const dbs_store_t *st,
+                              dbs_conn_t *c, apr_pool_t *pool,
+                              const apr_array_header_t *ids,
+                              const dbs_policy_t *p, apr_int64_t now,
+                              apr_int64_t lock_timeout, dbs_fail_e *fail,
+                              const char **retried, const char **err)
+{
+    *retried = NULL;
+    if (open_once(s, st, c, pool, ids, p, now, lock_timeout, fail, err) ==
+        APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    /* Nothing else has used the connection in this request yet. */
+    if (*fail != DBS_FAIL_DATABASE ||
+        dbs_store_revive(st, c, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    *retried = *err;
+    return open_once(s, st, c, pool, ids, p, now, lock_timeout, fail, err);
+}
+
+apr_status_t dbs_session_close(dbs_session_t *s, dbs_conn_t *c,
+                               apr_pool_t *pool, int commit, const char **err)
+{
+    return dbs_store_end(c, pool, commit, err);
 }
 
 const char *dbs_session_take_flash(dbs_session_t *s)
@@ -329,7 +357,7 @@ static void fill_record(const dbs_session_t *s, apr_pool_t *pool,
 }
 
 apr_status_t dbs_session_save(dbs_session_t *s, const dbs_store_t *st,
-                              const dbs_conn_t *c, apr_pool_t *pool,
+                              dbs_conn_t *c, apr_pool_t *pool,
                               const dbs_policy_t *p, apr_int64_t now,
                               apr_int64_t cookie_max_age,
                               dbs_cookie_action_e *cookie, const char **err)

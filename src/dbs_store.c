@@ -1,6 +1,9 @@
 /* dbs_store: see dbs_store.h. */
 #include "dbs_store.h"
 
+#include "dbs_lock.h"
+
+#include <dlfcn.h>
 #include <string.h>
 
 #include <apr_atomic.h>
@@ -17,6 +20,7 @@ typedef enum {
     STMT_DELETE,
     STMT_CLEANUP,
     STMT_CLAIM,
+    STMT_LOAD_NOWAIT,
     STMT_COUNT
 } stmt_e;
 
@@ -28,11 +32,19 @@ struct dbs_store_t {
     const char *userdata_key;
 };
 
+/* A session this transaction has locked (lock is NULL where the database
+ * holds it: PostgreSQL's advisory locks). */
+typedef struct {
+    apr_uint64_t key;
+    dbs_lock_t *lock;
+} held_session_t;
+
 /* What one connection has prepared for one store. */
 typedef struct {
     apr_dbd_prepared_t *stmt[STMT_COUNT];
     kind_e kind;
     apr_int64_t lock_timeout; /* as last set on the connection, -1 unknown */
+    dbs_locktable_t *locks;   /* SQLite: the table beside the database */
 } conn_state_t;
 
 #define COLUMNS                                                                \
@@ -41,8 +53,13 @@ typedef struct {
  * claim_key() computes them in C. */
 #define CLAIM_KEY_SQL "('x' || substr(id_hash, 1, 15))::bit(60)::bigint"
 
-/* Between SQLite write-lock attempts: short, as the holder is one request. */
+/* Between attempts at SQLite's write lock while a writer outside the module
+ * (a command-line client, another program) holds it. */
 #define SQLITE_RETRY_SLEEP apr_time_from_msec(1)
+/* Beside the database file, shared by every server that opens it. */
+#define LOCK_FILE_SUFFIX "-dbsession-locks"
+/* sqlite3_txn_state()'s answer when the transaction has written. */
+#define SQLITE_TXN_WRITE 2
 
 static int kind_of(const char *name, kind_e *kind)
 {
@@ -121,6 +138,13 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
          * commit and then sees the row. */
         st->sql[k][STMT_CLAIM] =
             k == KIND_PGSQL ? "SELECT pg_advisory_xact_lock(%lld)" : NULL;
+        /* MySQL, DBSessionLockTimeout 0: InnoDB waits at least a second. */
+        st->sql[k][STMT_LOAD_NOWAIT] =
+            k == KIND_MYSQL ? apr_psprintf(pool,
+                                           "SELECT " COLUMNS " FROM %s WHERE "
+                                           "id_hash = %%s FOR UPDATE NOWAIT",
+                                           table)
+                            : NULL;
     }
     st->pgsql_select_prefix = apr_psprintf(
         pool, "SELECT " COLUMNS " FROM %s WHERE id_hash = '", table);
@@ -141,6 +165,55 @@ static const char *db_error(apr_pool_t *pool, const dbs_conn_t *c, int rv,
 static void forget_statements(const dbs_store_t *st, const dbs_conn_t *c)
 {
     apr_pool_userdata_setn(NULL, st->userdata_key, NULL, c->pool);
+}
+
+/* Selects run buffered ("random access" in apr_dbd): with the sequential
+ * mode, PostgreSQL's errors (a lock timeout) only show up while fetching,
+ * where apr_dbd cannot tell them from the end of the rows. */
+#define BUFFERED 1
+
+/* Read to the end from row n (1-based), so that the driver releases the
+ * statement. */
+static void drain(const dbs_conn_t *c, apr_pool_t *pool, apr_dbd_results_t *res,
+                  int n)
+{
+    apr_dbd_row_t *row = NULL;
+
+    while (apr_dbd_get_row(c->driver, pool, res, &row, n++) == 0) {
+    }
+}
+
+/* SQLite: the lock table beside the database file of this connection. */
+static apr_status_t open_sqlite_locks(const dbs_conn_t *c, apr_pool_t *pool,
+                                      conn_state_t *state, const char **err)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *file = NULL, *lock_err = NULL;
+
+    if (apr_dbd_select(c->driver, pool, c->handle, &res,
+                       "SELECT file FROM pragma_database_list "
+                       "WHERE name = 'main'",
+                       BUFFERED) != 0) {
+        *err = db_error(pool, c, 1, "finding the database file");
+        return APR_EGENERAL;
+    }
+    if (apr_dbd_get_row(c->driver, pool, res, &row, 1) == 0) {
+        file = apr_pstrdup(pool, apr_dbd_get_entry(c->driver, row, 0));
+        drain(c, pool, res, 2);
+    }
+    if (!file || !*file) {
+        *err = "the sqlite3 database must be a file (DBDParams names its "
+               "path), not in memory";
+        return APR_EGENERAL;
+    }
+    if (dbs_locktable_open(apr_pstrcat(pool, file, LOCK_FILE_SUFFIX, NULL),
+                           &state->locks, &lock_err) != APR_SUCCESS) {
+        *err = apr_psprintf(pool, "opening %s%s: %s", file, LOCK_FILE_SUFFIX,
+                            lock_err);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
 }
 
 static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
@@ -197,20 +270,143 @@ static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
             return APR_EGENERAL;
         }
     }
+    if (kind == KIND_SQLITE3 &&
+        open_sqlite_locks(c, pool, state, err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
     apr_pool_userdata_setn(state, st->userdata_key, NULL, c->pool);
     *out = state;
     return APR_SUCCESS;
 }
 
-static apr_status_t run_query(const dbs_store_t *st, const dbs_conn_t *c,
+static apr_time_t lock_deadline(const dbs_conn_t *c)
+{
+    return c->lock_timeout > 0
+               ? apr_time_now() + apr_time_from_sec(c->lock_timeout)
+               : 0;
+}
+
+static void release_locks(dbs_conn_t *c)
+{
+    while (c->locked && c->locked->nelts > 0) {
+        dbs_lock_release(((held_session_t *)apr_array_pop(c->locked))->lock);
+    }
+    dbs_lock_release(c->writer);
+    c->writer = NULL;
+}
+
+static int holds_session(const dbs_conn_t *c, apr_uint64_t key)
+{
+    int i;
+
+    for (i = 0; i < c->locked->nelts; i++) {
+        if (APR_ARRAY_IDX(c->locked, i, held_session_t).key == key) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The sessions's lock: an advisory lock on PostgreSQL, dbs_lock's on
+ * SQLite; MySQL locks the row itself. */
+static apr_status_t lock_session(const dbs_store_t *st, dbs_conn_t *c,
+                                 apr_pool_t *pool, conn_state_t *state,
+                                 const char *id_hash, dbs_fail_e *fail,
+                                 const char **err);
+
+/* SQLite's write lock for this transaction; see dbs_store_begin_write. */
+static apr_status_t begin_sqlite_write(dbs_conn_t *c, apr_pool_t *pool,
+                                       conn_state_t *state, dbs_fail_e *fail,
+                                       const char **err)
+{
+    typedef int (*txn_state_fn)(void *db, const char *schema);
+    /* libsqlite3 is loaded by apr-util's driver (RTLD_GLOBAL). */
+    static txn_state_fn txn_state;
+    static int looked_up;
+    apr_time_t deadline = lock_deadline(c);
+    int rows, rv;
+
+    *fail = DBS_FAIL_DATABASE;
+    if (c->writing) {
+        return APR_SUCCESS;
+    }
+    if (!looked_up) {
+        txn_state = (txn_state_fn)dlsym(RTLD_DEFAULT, "sqlite3_txn_state");
+        looked_up = 1;
+    }
+    /* Another module wrote on the connection already: SQLite gave it the
+     * write lock, which the transaction keeps. */
+    if (txn_state &&
+        txn_state(apr_dbd_native_handle(c->driver, c->handle), NULL) ==
+            SQLITE_TXN_WRITE) {
+        c->writing = 1;
+        return APR_SUCCESS;
+    }
+    if (dbs_lock_writer(state->locks, deadline, c->txn_pool, &c->writer) !=
+        APR_SUCCESS) {
+        *fail = DBS_FAIL_LOCK_TIMEOUT;
+        *err = "waiting for the database write lock";
+        return APR_TIMEUP;
+    }
+    /* Until now the transaction only read (its snapshot may be older than
+     * another session's commit, and SQLite would refuse to upgrade it): start
+     * it again as a writer. Nothing was written, so nothing is lost. */
+    if (c->in_txn) {
+        apr_dbd_query(c->driver, c->handle, &rows, "ROLLBACK");
+        c->in_txn = 0;
+    }
+    while ((rv = apr_dbd_query(c->driver, c->handle, &rows,
+                               "BEGIN IMMEDIATE")) != 0) {
+        *err = db_error(pool, c, rv, "beginning the write");
+        /* SQLITE_BUSY: a writer outside the module holds the lock. */
+        if (rv != 5) {
+            return APR_EGENERAL;
+        }
+        if (apr_time_now() >= deadline) {
+            *fail = DBS_FAIL_LOCK_TIMEOUT;
+            return APR_TIMEUP;
+        }
+        apr_sleep(SQLITE_RETRY_SLEEP);
+    }
+    c->in_txn = 1;
+    c->writing = 1;
+    *fail = DBS_FAIL_NONE;
+    return APR_SUCCESS;
+}
+
+apr_status_t dbs_store_begin_write(const dbs_store_t *st, dbs_conn_t *c,
+                                   apr_pool_t *pool, dbs_fail_e *fail,
+                                   const char **err)
+{
+    conn_state_t *state;
+
+    *fail = DBS_FAIL_DATABASE;
+    if (!c->in_txn) {
+        *err = "no transaction is open";
+        return APR_EGENERAL;
+    }
+    if (get_state(st, c, &state, err, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (state->kind != KIND_SQLITE3) {
+        *fail = DBS_FAIL_NONE;
+        return APR_SUCCESS;
+    }
+    return begin_sqlite_write(c, pool, state, fail, err);
+}
+
+static apr_status_t run_query(const dbs_store_t *st, dbs_conn_t *c,
                               apr_pool_t *pool, stmt_e which,
                               const char **values, int nvalues, int *nrows,
                               const char **err)
 {
     conn_state_t *state;
+    dbs_fail_e fail;
     int rv, rows = 0;
 
-    if (get_state(st, c, &state, err, pool) != APR_SUCCESS) {
+    if (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
+        (state->kind == KIND_SQLITE3 &&
+         begin_sqlite_write(c, pool, state, &fail, err) != APR_SUCCESS)) {
         return APR_EGENERAL;
     }
     rv = apr_dbd_pquery(c->driver, pool, c->handle, &rows, state->stmt[which],
@@ -232,7 +428,7 @@ static const char *i64(apr_pool_t *pool, apr_int64_t v)
 }
 
 /* Session-level lock wait, set only when it changes (one round trip saved
- * per request). */
+ * per request). 0 means "do not wait": the servers' own 0 means "forever". */
 static apr_status_t set_lock_timeout(const dbs_conn_t *c, apr_pool_t *pool,
                                      conn_state_t *state, apr_int64_t seconds,
                                      const char **err)
@@ -245,10 +441,11 @@ static apr_status_t set_lock_timeout(const dbs_conn_t *c, apr_pool_t *pool,
     }
     if (state->kind == KIND_PGSQL) {
         sql = apr_psprintf(pool, "SET lock_timeout = %" APR_INT64_T_FMT,
-                           seconds * 1000);
+                           seconds > 0 ? seconds * 1000 : 1);
     }
     else {
-        /* InnoDB counts whole seconds and needs at least 1. */
+        /* InnoDB counts whole seconds and needs at least 1; 0 reads with
+         * NOWAIT instead. */
         sql = apr_psprintf(
             pool, "SET SESSION innodb_lock_wait_timeout = %" APR_INT64_T_FMT,
             seconds > 0 ? seconds : 1);
@@ -262,122 +459,6 @@ static apr_status_t set_lock_timeout(const dbs_conn_t *c, apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
-static apr_status_t load_row(const dbs_store_t *st, const dbs_conn_t *c,
-                             apr_pool_t *pool, conn_state_t *state,
-                             const char *id_hash, const char *inline_sql,
-                             dbs_record_t *rec, int *found, dbs_fail_e *fail,
-                             const char **err);
-static const char *claim_key(apr_pool_t *pool, const char *id_hash);
-
-/* The transaction is driven with plain statements, not
- * apr_dbd_transaction_start/end: apr-util's pgsql driver dereferences a NULL
- * transaction when BEGIN fails on a broken connection (a crash after a
- * database restart), and its sqlite3 driver retries a busy BEGIN on its own
- * schedule. The other modules' statements on the connection run inside it
- * all the same: the transaction is the server's, not apr_dbd's. */
-static const char *const begin_sql[KIND_COUNT] = {"BEGIN IMMEDIATE", "BEGIN",
-                                                  "START TRANSACTION"};
-
-apr_status_t dbs_store_begin(const dbs_store_t *st, const dbs_conn_t *c,
-                             apr_pool_t *pool, apr_int64_t lock_timeout,
-                             const char *id_hash, dbs_record_t *rec, int *found,
-                             dbs_fail_e *fail, const char **err)
-{
-    apr_time_t deadline = apr_time_now() + apr_time_from_sec(lock_timeout);
-    conn_state_t *state;
-    int rv, rows;
-
-    *fail = DBS_FAIL_DATABASE;
-    if (found) {
-        *found = 0;
-    }
-    if (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
-        set_lock_timeout(c, pool, state, lock_timeout, err) != APR_SUCCESS) {
-        forget_statements(st, c);
-        return APR_EGENERAL;
-    }
-    if (id_hash && state->kind == KIND_PGSQL) {
-        /* id_hash is our own hex digest: safe to quote inline. */
-        if (load_row(st, c, pool, state, id_hash,
-                     apr_pstrcat(pool, "BEGIN; SELECT pg_advisory_xact_lock(",
-                                 claim_key(pool, id_hash), "); ",
-                                 st->pgsql_select_prefix, id_hash, "'", NULL),
-                     rec, found, fail, err) != APR_SUCCESS) {
-            const char *ignored;
-
-            dbs_store_end(c, pool, 0, &ignored); /* if BEGIN went through */
-            return APR_EGENERAL;
-        }
-        return APR_SUCCESS;
-    }
-    for (;;) {
-        rv = apr_dbd_query(c->driver, c->handle, &rows, begin_sql[state->kind]);
-        if (rv == 0) {
-            break;
-        }
-        *err = db_error(pool, c, rv, "beginning the transaction");
-        /* SQLite reports a held write lock as SQLITE_BUSY (5): we wait for
-         * it ourselves so that DBSessionLockTimeout decides. */
-        if (state->kind != KIND_SQLITE3 || rv != 5) {
-            forget_statements(st, c);
-            return APR_EGENERAL;
-        }
-        if (apr_time_now() >= deadline) {
-            *fail = DBS_FAIL_LOCK_TIMEOUT;
-            return APR_TIMEUP;
-        }
-        apr_sleep(SQLITE_RETRY_SLEEP);
-    }
-    if (id_hash && load_row(st, c, pool, state, id_hash, NULL, rec, found, fail,
-                            err) != APR_SUCCESS) {
-        const char *ignored;
-
-        dbs_store_end(c, pool, 0, &ignored);
-        return APR_EGENERAL;
-    }
-    *fail = DBS_FAIL_NONE;
-    return APR_SUCCESS;
-}
-
-apr_status_t dbs_store_end(const dbs_conn_t *c, apr_pool_t *pool, int commit,
-                           const char **err)
-{
-    int rows;
-    int rv = apr_dbd_query(c->driver, c->handle, &rows,
-                           commit ? "COMMIT" : "ROLLBACK");
-
-    if (rv != 0) {
-        *err = db_error(pool, c, rv, commit ? "commit" : "rollback");
-        return APR_EGENERAL;
-    }
-    return APR_SUCCESS;
-}
-
-apr_status_t dbs_store_revive(const dbs_store_t *st, const dbs_conn_t *c,
-                              apr_pool_t *pool)
-{
-    forget_statements(st, c);
-    return apr_dbd_check_conn(c->driver, pool, c->handle) == APR_SUCCESS
-               ? APR_SUCCESS
-               : APR_EGENERAL;
-}
-
-/* Selects run buffered ("random access" in apr_dbd): with the sequential
- * mode, PostgreSQL's errors (a lock timeout) only show up while fetching,
- * where apr_dbd cannot tell them from the end of the rows. */
-#define BUFFERED 1
-
-/* Read to the end from row n (1-based), so that the driver releases the
- * statement. */
-static void drain(const dbs_conn_t *c, apr_pool_t *pool, apr_dbd_results_t *res,
-                  int n)
-{
-    apr_dbd_row_t *row = NULL;
-
-    while (apr_dbd_get_row(c->driver, pool, res, &row, n++) == 0) {
-    }
-}
-
 /* The advisory key of an ID hash: its first 60 bits, positive. */
 static const char *claim_key(apr_pool_t *pool, const char *id_hash)
 {
@@ -386,15 +467,45 @@ static const char *claim_key(apr_pool_t *pool, const char *id_hash)
         apr_strtoi64(apr_pstrndup(pool, id_hash, 15), NULL, 16));
 }
 
-static apr_status_t claim(const dbs_store_t *st, const dbs_conn_t *c,
-                          apr_pool_t *pool, conn_state_t *state,
-                          const char *id_hash, const char **err)
+/* Whether a failed statement was a lock wait that ran out: the server's
+ * error text is localised, the clock is not. With no wait allowed, the
+ * text is all there is. */
+static int lock_wait_ran_out(const dbs_conn_t *c, apr_time_t start,
+                             const char *err)
 {
-    const char *values[1];
+    if (c->lock_timeout > 0) {
+        return apr_time_now() - start >=
+               apr_time_from_sec(c->lock_timeout) - apr_time_from_msec(100);
+    }
+    return err && (strstr(err, "lock") || strstr(err, "Lock"));
+}
+
+static apr_status_t lock_session(const dbs_store_t *st, dbs_conn_t *c,
+                                 apr_pool_t *pool, conn_state_t *state,
+                                 const char *id_hash, dbs_fail_e *fail,
+                                 const char **err)
+{
+    apr_time_t start = apr_time_now();
     apr_dbd_results_t *res = NULL;
+    apr_uint64_t key = dbs_lock_key(id_hash);
+    held_session_t held = {key, NULL};
+    const char *values[1];
     int rv;
 
-    if (state->kind != KIND_PGSQL) {
+    *fail = DBS_FAIL_NONE;
+    if (state->kind == KIND_MYSQL || holds_session(c, key)) {
+        return APR_SUCCESS;
+    }
+    *fail = DBS_FAIL_DATABASE;
+    if (state->kind == KIND_SQLITE3) {
+        if (dbs_lock_session(state->locks, key, lock_deadline(c), c->txn_pool,
+                             &held.lock) != APR_SUCCESS) {
+            *fail = DBS_FAIL_LOCK_TIMEOUT;
+            *err = "waiting for the session";
+            return APR_TIMEUP;
+        }
+        APR_ARRAY_PUSH(c->locked, held_session_t) = held;
+        *fail = DBS_FAIL_NONE;
         return APR_SUCCESS;
     }
     values[0] = claim_key(pool, id_hash);
@@ -402,33 +513,58 @@ static apr_status_t claim(const dbs_store_t *st, const dbs_conn_t *c,
                          state->stmt[STMT_CLAIM], BUFFERED, 1, values);
     if (rv != 0) {
         *err = db_error(pool, c, rv, "waiting for the session");
+        if (lock_wait_ran_out(c, start, *err)) {
+            *fail = DBS_FAIL_LOCK_TIMEOUT;
+        }
         forget_statements(st, c);
         return APR_EGENERAL;
     }
     drain(c, pool, res, 1);
+    APR_ARRAY_PUSH(c->locked, held_session_t) = held;
+    *fail = DBS_FAIL_NONE;
     return APR_SUCCESS;
+}
+
+/* SQLite: a session found dead needs no lock (and holding it could make two
+ * requests with the same dead cookies in opposite orders wait for each
+ * other). */
+static void unlock_last_session(dbs_conn_t *c, conn_state_t *state)
+{
+    if (state->kind == KIND_SQLITE3 && c->locked->nelts > 0) {
+        dbs_lock_release(((held_session_t *)apr_array_pop(c->locked))->lock);
+    }
 }
 
 /* The row of id_hash, through the prepared statement or, when inline_sql is
  * given, that simple query (which must select the same columns). */
-static apr_status_t select_row(const dbs_store_t *st, const dbs_conn_t *c,
+static apr_status_t select_row(const dbs_store_t *st, dbs_conn_t *c,
                                apr_pool_t *pool, conn_state_t *state,
                                const char *id_hash, const char *inline_sql,
-                               dbs_record_t *rec, int *found, const char **err)
+                               dbs_record_t *rec, int *found, dbs_fail_e *fail,
+                               const char **err)
 {
+    apr_time_t start = apr_time_now();
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     const char *values[1];
+    stmt_e load = state->kind == KIND_MYSQL && c->lock_timeout <= 0
+                      ? STMT_LOAD_NOWAIT
+                      : STMT_LOAD;
     int rv;
 
+    *found = 0;
+    *fail = DBS_FAIL_DATABASE;
     values[0] = id_hash;
     rv = inline_sql
              ? apr_dbd_select(c->driver, pool, c->handle, &res, inline_sql,
                               BUFFERED)
              : apr_dbd_pselect(c->driver, pool, c->handle, &res,
-                               state->stmt[STMT_LOAD], BUFFERED, 1, values);
+                               state->stmt[load], BUFFERED, 1, values);
     if (rv != 0) {
         *err = db_error(pool, c, rv, "loading the session");
+        if (state->kind != KIND_SQLITE3 && lock_wait_ran_out(c, start, *err)) {
+            *fail = DBS_FAIL_LOCK_TIMEOUT;
+        }
         forget_statements(st, c);
         return APR_EGENERAL;
     }
@@ -450,43 +586,154 @@ static apr_status_t select_row(const dbs_store_t *st, const dbs_conn_t *c,
         *found = 1;
         drain(c, pool, res, 2);
     }
+    *fail = DBS_FAIL_NONE;
     return APR_SUCCESS;
 }
 
-static apr_status_t load_row(const dbs_store_t *st, const dbs_conn_t *c,
-                             apr_pool_t *pool, conn_state_t *state,
-                             const char *id_hash, const char *inline_sql,
-                             dbs_record_t *rec, int *found, dbs_fail_e *fail,
-                             const char **err)
+/* Lock the session, then read its row (a lock taken after the read could
+ * let the read miss the previous holder's commit). */
+static apr_status_t lock_and_load(const dbs_store_t *st, dbs_conn_t *c,
+                                  apr_pool_t *pool, conn_state_t *state,
+                                  const char *id_hash, dbs_record_t *rec,
+                                  int *found, dbs_fail_e *fail,
+                                  const char **err)
 {
-    apr_time_t start = apr_time_now();
-    apr_status_t rv;
-
-    *found = 0;
-    *fail = DBS_FAIL_DATABASE;
-    rv = select_row(st, c, pool, state, id_hash, inline_sql, rec, found, err);
-    if (rv == APR_SUCCESS && !*found && state->kind == KIND_PGSQL) {
-        /* Maybe the row is being created right now: wait for that. */
-        rv = claim(st, c, pool, state, id_hash, err);
-        if (rv == APR_SUCCESS) {
-            rv = select_row(st, c, pool, state, id_hash, NULL, rec, found, err);
-        }
+    if (lock_session(st, c, pool, state, id_hash, fail, err) != APR_SUCCESS ||
+        select_row(st, c, pool, state, id_hash, NULL, rec, found, fail, err) !=
+            APR_SUCCESS) {
+        return APR_EGENERAL;
     }
-    if (rv != APR_SUCCESS) {
-        /* The server's own lock wait ran out (its error text is localised,
-         * the clock is not). */
-        if (state->lock_timeout >= 0 &&
-            apr_time_now() - start >= apr_time_from_sec(state->lock_timeout) -
-                                          apr_time_from_msec(100)) {
-            *fail = DBS_FAIL_LOCK_TIMEOUT;
-        }
-        return rv;
+    if (!*found) {
+        unlock_last_session(c, state);
+    }
+    return APR_SUCCESS;
+}
+
+/* The transaction is driven with plain statements, not
+ * apr_dbd_transaction_start/end: apr-util's pgsql driver dereferences a NULL
+ * transaction when BEGIN fails on a broken connection (a crash after a
+ * database restart), and its sqlite3 driver retries a busy BEGIN on its own
+ * schedule. The other modules' statements on the connection run inside it
+ * all the same: the transaction is the server's, not apr_dbd's. SQLite's is
+ * deferred: it takes no lock until the first write. */
+static const char *const begin_sql[KIND_COUNT] = {"BEGIN", "BEGIN",
+                                                  "START TRANSACTION"};
+
+static apr_status_t begin_pgsql_with_load(const dbs_store_t *st, dbs_conn_t *c,
+                                          apr_pool_t *pool,
+                                          conn_state_t *state,
+                                          const char *id_hash,
+                                          dbs_record_t *rec, int *found,
+                                          dbs_fail_e *fail, const char **err)
+{
+    /* id_hash is our own hex digest: safe to quote inline. The lock comes
+     * before the SELECT, whose snapshot then sees the last holder's commit
+     * (READ COMMITTED takes one per statement). */
+    const char *sql = apr_pstrcat(
+        pool, "BEGIN; SELECT pg_advisory_xact_lock(", claim_key(pool, id_hash),
+        "); ", st->pgsql_select_prefix, id_hash, "'", NULL);
+    const char *ignored;
+
+    held_session_t held = {dbs_lock_key(id_hash), NULL};
+
+    c->in_txn = 1; /* if BEGIN went through, ROLLBACK ends it */
+    if (select_row(st, c, pool, state, id_hash, sql, rec, found, fail, err) !=
+        APR_SUCCESS) {
+        dbs_store_end(c, pool, 0, &ignored);
+        return APR_EGENERAL;
+    }
+    APR_ARRAY_PUSH(c->locked, held_session_t) = held;
+    return APR_SUCCESS;
+}
+
+apr_status_t dbs_store_begin(const dbs_store_t *st, dbs_conn_t *c,
+                             apr_pool_t *pool, apr_int64_t lock_timeout,
+                             const char *id_hash, dbs_record_t *rec, int *found,
+                             dbs_fail_e *fail, const char **err)
+{
+    conn_state_t *state;
+    const char *ignored;
+    int rv, rows;
+
+    *fail = DBS_FAIL_DATABASE;
+    if (found) {
+        *found = 0;
+    }
+    c->txn_pool = pool;
+    c->lock_timeout = lock_timeout;
+    c->in_txn = c->writing = 0;
+    c->locked = apr_array_make(pool, 2, sizeof(held_session_t));
+    c->writer = NULL;
+    if (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
+        set_lock_timeout(c, pool, state, lock_timeout, err) != APR_SUCCESS) {
+        forget_statements(st, c);
+        return APR_EGENERAL;
+    }
+    if (id_hash && state->kind == KIND_PGSQL) {
+        return begin_pgsql_with_load(st, c, pool, state, id_hash, rec, found,
+                                     fail, err);
+    }
+    /* SQLite reads the session before its (deferred) transaction begins:
+     * the session's lock keeps the row still, and a transaction that read
+     * first could not write later once another session has committed. */
+    if (id_hash && state->kind == KIND_SQLITE3 &&
+        lock_and_load(st, c, pool, state, id_hash, rec, found, fail, err) !=
+            APR_SUCCESS) {
+        release_locks(c);
+        return APR_EGENERAL;
+    }
+    rv = apr_dbd_query(c->driver, c->handle, &rows, begin_sql[state->kind]);
+    if (rv != 0) {
+        *err = db_error(pool, c, rv, "beginning the transaction");
+        forget_statements(st, c);
+        release_locks(c);
+        return APR_EGENERAL;
+    }
+    c->in_txn = 1;
+    if (id_hash && state->kind == KIND_MYSQL &&
+        lock_and_load(st, c, pool, state, id_hash, rec, found, fail, err) !=
+            APR_SUCCESS) {
+        dbs_store_end(c, pool, 0, &ignored);
+        return APR_EGENERAL;
     }
     *fail = DBS_FAIL_NONE;
     return APR_SUCCESS;
 }
 
-apr_status_t dbs_store_load(const dbs_store_t *st, const dbs_conn_t *c,
+apr_status_t dbs_store_end(dbs_conn_t *c, apr_pool_t *pool, int commit,
+                           const char **err)
+{
+    apr_status_t status = APR_SUCCESS;
+    int rows, rv;
+
+    if (c->in_txn) {
+        rv = apr_dbd_query(c->driver, c->handle, &rows,
+                           commit ? "COMMIT" : "ROLLBACK");
+        if (rv != 0) {
+            *err = db_error(pool, c, rv, commit ? "commit" : "rollback");
+            status = APR_EGENERAL;
+            if (commit) {
+                /* SQLite keeps a transaction open after some failed
+                 * commits (SQLITE_BUSY): it must not survive. */
+                apr_dbd_query(c->driver, c->handle, &rows, "ROLLBACK");
+            }
+        }
+    }
+    c->in_txn = c->writing = 0;
+    release_locks(c);
+    return status;
+}
+
+apr_status_t dbs_store_revive(const dbs_store_t *st, dbs_conn_t *c,
+                              apr_pool_t *pool)
+{
+    forget_statements(st, c);
+    return apr_dbd_check_conn(c->driver, pool, c->handle) == APR_SUCCESS
+               ? APR_SUCCESS
+               : APR_EGENERAL;
+}
+
+apr_status_t dbs_store_load(const dbs_store_t *st, dbs_conn_t *c,
                             apr_pool_t *pool, const char *id_hash,
                             dbs_record_t *rec, int *found, dbs_fail_e *fail,
                             const char **err)
@@ -497,19 +744,32 @@ apr_status_t dbs_store_load(const dbs_store_t *st, const dbs_conn_t *c,
     if (get_state(st, c, &state, err, pool) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    return load_row(st, c, pool, state, id_hash, NULL, rec, found, fail, err);
+    return lock_and_load(st, c, pool, state, id_hash, rec, found, fail, err);
 }
 
-apr_status_t dbs_store_insert(const dbs_store_t *st, const dbs_conn_t *c,
+/* A new ID is locked before its row exists, so that a request presenting
+ * it before the commit waits and then sees the row. */
+static apr_status_t lock_new_id(const dbs_store_t *st, dbs_conn_t *c,
+                                apr_pool_t *pool, const char *id_hash,
+                                const char **err)
+{
+    conn_state_t *state;
+    dbs_fail_e fail;
+
+    if (get_state(st, c, &state, err, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return lock_session(st, c, pool, state, id_hash, &fail, err);
+}
+
+apr_status_t dbs_store_insert(const dbs_store_t *st, dbs_conn_t *c,
                               apr_pool_t *pool, const char *id_hash,
                               const dbs_record_t *rec, apr_int64_t expires_at,
                               const char **err)
 {
     const char *values[8];
-    conn_state_t *state;
 
-    if (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
-        claim(st, c, pool, state, id_hash, err) != APR_SUCCESS) {
+    if (lock_new_id(st, c, pool, id_hash, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     values[0] = id_hash;
@@ -523,17 +783,15 @@ apr_status_t dbs_store_insert(const dbs_store_t *st, const dbs_conn_t *c,
     return run_query(st, c, pool, STMT_INSERT, values, 8, NULL, err);
 }
 
-apr_status_t dbs_store_update(const dbs_store_t *st, const dbs_conn_t *c,
+apr_status_t dbs_store_update(const dbs_store_t *st, dbs_conn_t *c,
                               apr_pool_t *pool, const char *old_hash,
                               const char *new_hash, const dbs_record_t *rec,
                               apr_int64_t expires_at, const char **err)
 {
     const char *values[8];
-    conn_state_t *state;
 
     if (strcmp(old_hash, new_hash) != 0 &&
-        (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
-         claim(st, c, pool, state, new_hash, err) != APR_SUCCESS)) {
+        lock_new_id(st, c, pool, new_hash, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     values[0] = new_hash;
@@ -547,7 +805,7 @@ apr_status_t dbs_store_update(const dbs_store_t *st, const dbs_conn_t *c,
     return run_query(st, c, pool, STMT_UPDATE, values, 8, NULL, err);
 }
 
-apr_status_t dbs_store_touch(const dbs_store_t *st, const dbs_conn_t *c,
+apr_status_t dbs_store_touch(const dbs_store_t *st, dbs_conn_t *c,
                              apr_pool_t *pool, const char *id_hash,
                              apr_int64_t active_at, apr_int64_t expires_at,
                              const char **err)
@@ -560,7 +818,7 @@ apr_status_t dbs_store_touch(const dbs_store_t *st, const dbs_conn_t *c,
     return run_query(st, c, pool, STMT_TOUCH, values, 3, NULL, err);
 }
 
-apr_status_t dbs_store_delete(const dbs_store_t *st, const dbs_conn_t *c,
+apr_status_t dbs_store_delete(const dbs_store_t *st, dbs_conn_t *c,
                               apr_pool_t *pool, const char *id_hash,
                               const char **err)
 {
@@ -570,7 +828,7 @@ apr_status_t dbs_store_delete(const dbs_store_t *st, const dbs_conn_t *c,
     return run_query(st, c, pool, STMT_DELETE, values, 1, NULL, err);
 }
 
-apr_status_t dbs_store_cleanup(const dbs_store_t *st, const dbs_conn_t *c,
+apr_status_t dbs_store_cleanup(const dbs_store_t *st, dbs_conn_t *c,
                                apr_pool_t *pool, apr_int64_t now, int limit,
                                int *deleted, const char **err)
 {
@@ -579,4 +837,26 @@ apr_status_t dbs_store_cleanup(const dbs_store_t *st, const dbs_conn_t *c,
     values[0] = i64(pool, now);
     values[1] = apr_itoa(pool, limit);
     return run_query(st, c, pool, STMT_CLEANUP, values, 2, deleted, err);
+}
+
+apr_status_t dbs_store_cleanup_expired(const dbs_store_t *st, dbs_conn_t *c,
+                                       apr_pool_t *pool, apr_int64_t now,
+                                       int limit, apr_int64_t lock_timeout,
+                                       int *deleted, dbs_fail_e *fail,
+                                       const char **err)
+{
+    const char *ignored;
+    apr_status_t rv;
+
+    *deleted = 0;
+    if (dbs_store_begin(st, c, pool, lock_timeout, NULL, NULL, NULL, fail,
+                        err) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    rv = dbs_store_cleanup(st, c, pool, now, limit, deleted, err);
+    if (rv != APR_SUCCESS) {
+        dbs_store_end(c, pool, 0, &ignored);
+        return rv;
+    }
+    return dbs_store_end(c, pool, 1, err);
 }

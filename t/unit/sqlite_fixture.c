@@ -2,13 +2,27 @@
 #include "unit.h"
 #include "sqlite_fixture.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
 
 dbs_conn_t unit_conn;
+char unit_db_path[64];
+
+void sqlite_connect(dbs_conn_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    /* A pool of its own, as each of mod_dbd's connections has. */
+    apr_pool_create(&c->pool, unit_pool);
+    ck_assert_int_eq(apr_dbd_get_driver(c->pool, "sqlite3", &c->driver),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_dbd_open(c->driver, c->pool, unit_db_path, &c->handle),
+                     APR_SUCCESS);
+}
 
 void sqlite_setup(void)
 {
@@ -16,16 +30,18 @@ void sqlite_setup(void)
     char buf[4096];
     apr_size_t len = sizeof(buf) - 1;
     char *stmt, *last;
+    apr_dbd_results_t *res = NULL;
     int rows;
 
+    int fd;
+
     unit_pool_setup();
-    ck_assert_int_eq(
-        apr_dbd_get_driver(unit_pool, "sqlite3", &unit_conn.driver),
-        APR_SUCCESS);
-    ck_assert_int_eq(apr_dbd_open(unit_conn.driver, unit_pool,
-                                  ":memory:", &unit_conn.handle),
-                     APR_SUCCESS);
-    unit_conn.pool = unit_pool;
+    /* A file, as in production: the session locks live beside it. */
+    snprintf(unit_db_path, sizeof(unit_db_path), "/tmp/dbs-unit-db.XXXXXX");
+    fd = mkstemp(unit_db_path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    sqlite_connect(&unit_conn);
     ck_assert_int_eq(apr_file_open(&f, "dbd_schema.sql", APR_FOPEN_READ,
                                    APR_FPROT_OS_DEFAULT, unit_pool),
                      APR_SUCCESS);
@@ -38,6 +54,11 @@ void sqlite_setup(void)
             *stmt++ = ' ';
         }
     }
+    /* It returns a row ("wal"): a query would report SQLITE_ROW. */
+    ck_assert_int_eq(apr_dbd_select(unit_conn.driver, unit_pool,
+                                    unit_conn.handle, &res,
+                                    "PRAGMA journal_mode=WAL", 1),
+                     0);
     for (stmt = apr_strtok(buf, ";", &last); stmt;
          stmt = apr_strtok(NULL, ";", &last)) {
         if (stmt[strspn(stmt, " \t\r\n")]) {
@@ -50,7 +71,13 @@ void sqlite_setup(void)
 
 void sqlite_teardown(void)
 {
+    const char *suffixes[] = {"", "-wal", "-shm", "-dbsession-locks"};
+    int i;
+
     apr_dbd_close(unit_conn.driver, unit_conn.handle);
+    for (i = 0; i < 4; i++) {
+        unlink(apr_pstrcat(unit_pool, unit_db_path, suffixes[i], NULL));
+    }
     unit_pool_teardown();
 }
 

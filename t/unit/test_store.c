@@ -94,6 +94,10 @@ START_TEST(cleanup_in_batches)
     int i, deleted = -1;
     char hash[65];
 
+    dbs_fail_e fail;
+
+    dbs_store_begin(store, &unit_conn, unit_pool, 1, NULL, NULL, NULL, &fail,
+                    &err);
     for (i = 0; i < 5; i++) {
         memset(hash, 'a' + i, 64);
         hash[64] = '\0';
@@ -106,7 +110,16 @@ START_TEST(cleanup_in_batches)
     ck_assert_int_eq(deleted, 3);
     dbs_store_cleanup(store, &unit_conn, unit_pool, 500, 3, &deleted, &err);
     ck_assert_int_eq(deleted, 1);
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
+                     APR_SUCCESS);
     ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 1);
+    /* In a transaction of its own. */
+    ck_assert_int_eq(dbs_store_cleanup_expired(store, &unit_conn, unit_pool,
+                                               1000, 3, 1, &deleted, &fail,
+                                               &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(deleted, 1);
+    ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 0);
 }
 END_TEST
 
@@ -135,6 +148,107 @@ START_TEST(errors_are_reported_and_recovered)
 }
 END_TEST
 
+/* SQLite: one session's requests exclude each other, other sessions' do
+ * not, and a transaction that only read takes the write lock later even
+ * after another session committed (SQLite would refuse to upgrade it). */
+START_TEST(sqlite_sessions_lock_apart)
+{
+    dbs_conn_t other;
+    dbs_record_t rec = record("a=1"), got;
+    dbs_fail_e fail;
+    const char *err = NULL;
+    int found;
+
+    sqlite_connect(&other);
+    /* The session H1 exists. */
+    dbs_store_begin(store, &unit_conn, unit_pool, 0, NULL, NULL, NULL, &fail,
+                    &err);
+    dbs_store_insert(store, &unit_conn, unit_pool, H1, &rec, 5000, &err);
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
+                     APR_SUCCESS);
+
+    ck_assert_int_eq(dbs_store_begin(store, &unit_conn, unit_pool, 0, H1, &got,
+                                     &found, &fail, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(found, 1);
+    /* An application's read inside the transaction takes a snapshot. */
+    ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 1);
+
+    /* The same session, no wait allowed: busy. */
+    ck_assert_int_ne(dbs_store_begin(store, &other, unit_pool, 0, H1, &got,
+                                     &found, &fail, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fail, DBS_FAIL_LOCK_TIMEOUT);
+    /* Another session creates its row and commits meanwhile. */
+    ck_assert_int_eq(dbs_store_begin(store, &other, unit_pool, 0, H2, &got,
+                                     &found, &fail, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(found, 0);
+    ck_assert_int_eq(
+        dbs_store_insert(store, &other, unit_pool, H2, &rec, 5000, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_end(&other, unit_pool, 1, &err), APR_SUCCESS);
+
+    /* The first request still writes, and commits. */
+    ck_assert_int_eq(
+        dbs_store_touch(store, &unit_conn, unit_pool, H1, 1200, 6000, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(
+        sqlite_count("SELECT active_at FROM dbsession WHERE id_hash = '" H1
+                     "'"),
+        1200);
+    /* Released: the other connection gets the session now. */
+    ck_assert_int_eq(dbs_store_begin(store, &other, unit_pool, 0, H1, &got,
+                                     &found, &fail, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_end(&other, unit_pool, 0, &err), APR_SUCCESS);
+    apr_dbd_close(other.driver, other.handle);
+}
+END_TEST
+
+/* A write another module made on the connection stays in the transaction:
+ * taking the write lock for the session does not restart it. */
+START_TEST(sqlite_app_write_joins_the_transaction)
+{
+    dbs_record_t rec = record("a=1");
+    dbs_fail_e fail;
+    const char *err = NULL;
+    int rows;
+
+    ck_assert_int_eq(apr_dbd_query(unit_conn.driver, unit_conn.handle, &rows,
+                                   "CREATE TABLE app (n INTEGER)"),
+                     0);
+    dbs_store_begin(store, &unit_conn, unit_pool, 0, NULL, NULL, NULL, &fail,
+                    &err);
+    ck_assert_int_eq(apr_dbd_query(unit_conn.driver, unit_conn.handle, &rows,
+                                   "INSERT INTO app VALUES (1)"),
+                     0);
+    ck_assert_int_eq(
+        dbs_store_insert(store, &unit_conn, unit_pool, H1, &rec, 5000, &err),
+        APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 0, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(sqlite_count("SELECT count(*) FROM app"), 0);
+    ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 0);
+
+    /* Through dbs_store_begin_write first, as dbsession_dbd() does. */
+    dbs_store_begin(store, &unit_conn, unit_pool, 0, NULL, NULL, NULL, &fail,
+                    &err);
+    ck_assert_int_eq(
+        dbs_store_begin_write(store, &unit_conn, unit_pool, &fail, &err),
+        APR_SUCCESS);
+    apr_dbd_query(unit_conn.driver, unit_conn.handle, &rows,
+                  "INSERT INTO app VALUES (2)");
+    dbs_store_insert(store, &unit_conn, unit_pool, H1, &rec, 5000, &err);
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(sqlite_count("SELECT count(*) FROM app"), 1);
+    ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession"), 1);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
     Suite *s = suite_create("dbs_store");
@@ -145,6 +259,8 @@ Suite *store_suite(void)
     tcase_add_test(tc, rollback_leaves_nothing);
     tcase_add_test(tc, cleanup_in_batches);
     tcase_add_test(tc, errors_are_reported_and_recovered);
+    tcase_add_test(tc, sqlite_sessions_lock_apart);
+    tcase_add_test(tc, sqlite_app_write_joins_the_transaction);
     suite_add_tcase(s, tc);
     return s;
 }
