@@ -43,7 +43,8 @@ db_start() {
         db_server_start || { cat "$DBS_DB_DIR/mysqld.log" >&2; return 1; }
         mariadb --no-defaults -S "$DBS_MY_SOCK" -u root -e \
             "CREATE DATABASE dbsession; CREATE USER dbsession@localhost;
-             GRANT ALL ON dbsession.* TO dbsession@localhost;" \
+             GRANT ALL ON dbsession.* TO dbsession@localhost;
+             GRANT PROCESS ON *.* TO dbsession@localhost;" \
             || { cat "$DBS_DB_DIR/mysqld.log" >&2; return 1; }
         mariadb --no-defaults -S "$DBS_MY_SOCK" -u dbsession dbsession \
             < "$DBS_TOP/dbd_schema.sql"

@@ -58,6 +58,10 @@ typedef struct {
 #define SQLITE_RETRY_SLEEP apr_time_from_msec(1)
 /* Beside the database file, shared by every server that opens it. */
 #define LOCK_FILE_SUFFIX "-dbsession-locks"
+/* The longest wait for SQLite's write lock, unless DBSessionLockTimeout is
+ * longer: its holders keep it only from their first write to their commit,
+ * so even "do not wait for a session" (0) must queue for it. */
+#define SQLITE_WRITE_WAIT_FLOOR 5
 /* sqlite3_txn_state()'s answer when the transaction has written. */
 #define SQLITE_TXN_WRITE 2
 
@@ -323,7 +327,11 @@ static apr_status_t begin_sqlite_write(dbs_conn_t *c, apr_pool_t *pool,
     /* libsqlite3 is loaded by apr-util's driver (RTLD_GLOBAL). */
     static txn_state_fn txn_state;
     static int looked_up;
-    apr_time_t deadline = lock_deadline(c);
+    apr_time_t deadline =
+        apr_time_now() +
+        apr_time_from_sec(c->lock_timeout > SQLITE_WRITE_WAIT_FLOOR
+                              ? c->lock_timeout
+                              : SQLITE_WRITE_WAIT_FLOOR);
     int rows, rv;
 
     *fail = DBS_FAIL_DATABASE;
