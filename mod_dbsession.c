@@ -1073,6 +1073,27 @@ static void dbsession_insert_filter(request_rec *r)
     }
 }
 
+/* httpd answers the error our filter raised on the same request_rec: the
+ * filter that dropped the handler's output lets that answer through. */
+static void dbsession_insert_error_filter(request_rec *r)
+{
+    dbs_request_t *rs = request_session(r);
+    ap_filter_t *f;
+
+    if (rs && rs->failed) {
+        /* httpd rebuilt the response's header tables for the error page. */
+        apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
+    }
+    for (f = r->output_filters; f; f = f->next) {
+        if (f->r == r && strcasecmp(f->frec->name, FILTER_NAME) == 0 &&
+            f->ctx && *(filter_state_e *)f->ctx == FILTER_DISCARD) {
+            *(filter_state_e *)f->ctx = FILTER_PASS;
+            return;
+        }
+    }
+    dbsession_insert_filter(r);
+}
+
 /* ------------------------------------------------------------------------ */
 /* After the response: commit or roll back                                  */
 
@@ -1247,7 +1268,7 @@ static void dbsession_register_hooks(apr_pool_t *pool)
     ap_hook_header_parser(dbsession_header_parser, NULL, NULL,
                           APR_HOOK_REALLY_FIRST);
     ap_hook_insert_filter(dbsession_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_insert_error_filter(dbsession_insert_filter, NULL, NULL,
+    ap_hook_insert_error_filter(dbsession_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     /* Before the HTTP header filter writes the headers. */
     ap_register_output_filter(FILTER_NAME, dbsession_out_filter, NULL,

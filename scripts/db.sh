@@ -19,6 +19,8 @@ db_start() {
         # WAL: readers never wait for the writer, commits need no fsync each.
         sqlite3 "$DBS_SQLITE_FILE" 'PRAGMA journal_mode=WAL;' >/dev/null
         DBS_PARAMS=$DBS_SQLITE_FILE
+        # Foreign keys are off by default in SQLite, per connection.
+        DBS_INIT_SQL="PRAGMA foreign_keys = ON"
         export DBS_SQLITE_FILE
         ;;
     pgsql)
@@ -56,7 +58,8 @@ db_start() {
         return 1
         ;;
     esac
-    export DBS_DRIVER DBS_PARAMS DBS_DB_DIR
+    DBS_INIT_SQL=${DBS_INIT_SQL:-SELECT 1}
+    export DBS_DRIVER DBS_PARAMS DBS_DB_DIR DBS_INIT_SQL
 }
 
 db_sql() {

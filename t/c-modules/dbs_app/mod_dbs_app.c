@@ -2,7 +2,9 @@
  * Test-only module: writes an application row and a session value in the
  * same request, through the request's mod_dbd connection, then answers the
  * status asked for. t/35-appdata.t checks that both commit or neither does.
- *   /dbs-app?note=NAME&status=200|500&via=acquire|api
+ *   /dbs-app?note=NAME&status=200|500&via=acquire|api[&orphan=1]
+ * With orphan=1 it also writes a row that breaks a deferred foreign key
+ * (SQLite, PostgreSQL), so that the commit fails after the handler.
  */
 #if CONFIG_FOR_HTTPD_TEST
 <Location /dbs-app>
@@ -65,6 +67,11 @@ static int dbs_app_handler(request_rec *r)
                                    "INSERT INTO app_log (note) VALUES ('%s')",
                                    note)) != 0
         || session_set(r, "note", note) != APR_SUCCESS) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (strcmp(arg(r, "orphan"), "1") == 0
+        && apr_dbd_query(dbd->driver, dbd->handle, &rows,
+                         "INSERT INTO app_child (parent) VALUES (999999)") != 0) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (strcmp(arg(r, "status"), "500") == 0) {
