@@ -34,6 +34,7 @@ db_start() {
         psql -q -h "$DBS_DB_DIR" -U dbsession -d dbsession -v ON_ERROR_STOP=1 \
             -f "$DBS_TOP/dbd_schema.sql" >/dev/null
         DBS_PARAMS="host=$DBS_DB_DIR user=dbsession dbname=dbsession"
+        DBS_INIT_SQL="SET application_name = 'dbsession-tests'"
         export DBS_PG_DATA
         ;;
     mysql)
@@ -51,6 +52,8 @@ db_start() {
         mariadb --no-defaults -S "$DBS_MY_SOCK" -u dbsession dbsession \
             < "$DBS_TOP/dbd_schema.sql"
         DBS_PARAMS="sock=$DBS_MY_SOCK user=dbsession dbname=dbsession"
+        # No rows: apr_dbd's mysql driver would leave a result unread.
+        DBS_INIT_SQL="SET @dbsession_tests = 1"
         export DBS_MY_SOCK
         ;;
     *)
@@ -58,7 +61,6 @@ db_start() {
         return 1
         ;;
     esac
-    DBS_INIT_SQL=${DBS_INIT_SQL:-SELECT 1}
     export DBS_DRIVER DBS_PARAMS DBS_DB_DIR DBS_INIT_SQL
 }
 
@@ -70,7 +72,9 @@ db_sql() {
     esac
 }
 
-# Stop and start the server only, data kept (the outage tests).
+# Stop and start the server only, data kept (the outage tests). The tests
+# run the servers without fsync; DBS_DURABLE=1 (make bench) as production:
+# PostgreSQL fsync on, InnoDB flushing its log at every commit.
 db_server_stop() {
     case $DBS_DRIVER in
     pgsql) "$PG_BIN/pg_ctl" -D "$DBS_PG_DATA" -m fast -w stop >/dev/null ;;
@@ -81,10 +85,12 @@ db_server_stop() {
 }
 
 db_server_start() {
+    local fsync=off flush=2
+    if [ -n "${DBS_DURABLE:-}" ]; then fsync=on; flush=1; fi
     case $DBS_DRIVER in
     pgsql)
         "$PG_BIN/pg_ctl" -D "$DBS_PG_DATA" -l "$DBS_DB_DIR/postgres.log" -w \
-            -o "-c listen_addresses='' -k $DBS_DB_DIR -c fsync=off \
+            -o "-c listen_addresses='' -k $DBS_DB_DIR -c fsync=$fsync \
                 -c max_connections=200" start >/dev/null
         ;;
     mysql)
@@ -92,7 +98,8 @@ db_server_start() {
             --socket="$DBS_MY_SOCK" --skip-networking \
             --pid-file="$DBS_DB_DIR/mysqld.pid" \
             --log-error="$DBS_DB_DIR/mysqld.log" --skip-log-bin \
-            --innodb-flush-log-at-trx-commit=2 --max-connections=300 \
+            --innodb-flush-log-at-trx-commit=$flush \
+            --max-connections=300 \
             </dev/null >/dev/null 2>&1 &
         local i
         for i in $(seq 100); do
