@@ -349,6 +349,44 @@ static int startup_error(server_rec *s, const char *at, const char *msg)
     return !OK;
 }
 
+/* Whether a DBDriver line is in the tree below `first`, outside any
+ * <VirtualHost> (containers such as <IfModule> count). */
+static int has_dbdriver(const ap_directive_t *first)
+{
+    const ap_directive_t *d;
+
+    for (d = first; d; d = d->next) {
+        if (strcasecmp(d->directive, "DBDriver") == 0) {
+            return 1;
+        }
+        if (d->first_child && strcasecmp(d->directive, "<VirtualHost") != 0 &&
+            has_dbdriver(d->first_child)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* mod_dbd's configuration is private: read the config tree instead. A
+ * virtual host has a driver of its own or the main server's. */
+static int server_has_dbdriver(server_rec *s)
+{
+    const ap_directive_t *d;
+
+    if (has_dbdriver(ap_conftree)) {
+        return 1;
+    }
+    for (d = ap_conftree; d; d = d->next) {
+        if (!s->is_virtual || strcasecmp(d->directive, "<VirtualHost") != 0 ||
+            (unsigned)d->line_num != s->defn_line_number || !s->defn_name ||
+            strcmp(d->filename, s->defn_name) != 0) {
+            continue;
+        }
+        return has_dbdriver(d->first_child);
+    }
+    return 0;
+}
+
 /* Cross-directive checks. They run here, not in post_config, so that
  * "apachectl -t" reports them. */
 static int dbsession_check_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -357,6 +395,10 @@ static int dbsession_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     server_rec *s;
 
     retrieve_dbd();
+    /* libsodium answers whether the CPU has AES-GCM only once started. */
+    if (dbs_crypto_init() != APR_SUCCESS) {
+        return startup_error(main_server, NULL, "libsodium failed to start");
+    }
     for (s = main_server; s; s = s->next) {
         server_conf_t *sconf =
             ap_get_module_config(s->module_config, &dbsession_module);
@@ -393,6 +435,11 @@ static int dbsession_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  "DBSession On needs mod_dbd: load it "
                                  "(LoadModule dbd_module) and set DBDriver "
                                  "and DBDParams");
+        }
+        if (!server_has_dbdriver(s)) {
+            return startup_error(s, sconf->enabled_at,
+                                 "DBSession On needs a database: set DBDriver "
+                                 "and DBDParams (mod_dbd) for this server");
         }
         if (dbs_keyring_count(resolved.keys) == 0) {
             return startup_error(s, sconf->enabled_at,
@@ -1189,9 +1236,13 @@ static apr_status_t api_write(request_rec *r, dbs_op_e op, const char *value)
     if (rs->saved) {
         return APR_EGENERAL; /* the response headers went out already */
     }
-    w = dbs_writes_make(r->pool);
-    APR_ARRAY_PUSH(w->values[op], const char *) = value;
-    return dbs_session_apply(&rs->session, r->pool, w, rs->conf.max_size, &err);
+    /* Everything the session keeps lives in the initial request's pool:
+     * a subrequest's dies before the session is stored. */
+    w = dbs_writes_make(rs->initial->pool);
+    APR_ARRAY_PUSH(w->values[op], const char *) =
+        apr_pstrdup(rs->initial->pool, value);
+    return dbs_session_apply(&rs->session, rs->initial->pool, w,
+                             rs->conf.max_size, &err);
 }
 
 static apr_status_t dbsession_get(request_rec *r, const char *key,

@@ -64,6 +64,18 @@ db_start() {
     export DBS_DRIVER DBS_PARAMS DBS_DB_DIR DBS_INIT_SQL
 }
 
+# The tests' application tables (t/35-appdata.t): writes that share the
+# session's transaction, and a foreign key checked at commit, to make a
+# commit fail (InnoDB checks every constraint at once: none there).
+db_app_tables() {
+    db_sql "CREATE TABLE app_log (note VARCHAR(100) NOT NULL)"
+    if [ "$DBS_DRIVER" != mysql ]; then
+        db_sql "CREATE TABLE app_parent (id INTEGER PRIMARY KEY)"
+        db_sql "CREATE TABLE app_child (parent INTEGER REFERENCES
+                app_parent (id) DEFERRABLE INITIALLY DEFERRED)"
+    fi
+}
+
 db_sql() {
     case $DBS_DRIVER in
     sqlite3) sqlite3 "$DBS_SQLITE_FILE" "$1" ;;

@@ -209,3 +209,59 @@ char *dbs_data_encode(apr_pool_t *pool, const apr_table_t *data)
     }
     return apr_pstrcatv(pool, vec, (apr_size_t)n, NULL);
 }
+
+/* The length of the UTF-8 sequence at s (shortest form, no surrogates, at
+ * most U+10FFFF), 0 when it is not one. */
+static apr_size_t utf8_sequence(const unsigned char *s)
+{
+    apr_size_t len, i;
+    unsigned long cp;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        len = 2, cp = s[0] & 0x1F;
+    }
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        len = 3, cp = s[0] & 0x0F;
+    }
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        len = 4, cp = s[0] & 0x07;
+    }
+    else {
+        return 0;
+    }
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+        return 0;
+    }
+    return len;
+}
+
+const char *dbs_user_check(const char *user)
+{
+    const unsigned char *p = (const unsigned char *)user;
+
+    if (strlen(user) > DBS_USER_MAX_BYTES) {
+        return "the user name is longer than 255 bytes";
+    }
+    while (*p) {
+        apr_size_t len = utf8_sequence(p);
+
+        if (len == 0) {
+            return "the user name is not valid UTF-8";
+        }
+        if (len == 1 && (*p < 0x20 || *p == 0x7F)) {
+            return "the user name holds a control character";
+        }
+        p += len;
+    }
+    return NULL;
+}

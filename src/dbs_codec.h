@@ -15,6 +15,12 @@
 
 int dbs_key_is_valid(const char *key);
 
+/* A session's user name (decoded): valid UTF-8, no control characters, at
+ * most DBS_USER_MAX_BYTES bytes (the schema's VARCHAR(255)). NULL or a
+ * reason. */
+#define DBS_USER_MAX_BYTES 255
+const char *dbs_user_check(const char *user);
+
 /* Percent-decode len bytes ('+' is a space). NULL or a reason. A decoded NUL
  * byte is refused: values travel as C strings and environment variables. */
 const char *dbs_pct_decode(apr_pool_t *pool, const char *in, apr_size_t len,

@@ -100,6 +100,15 @@ const char *dbs_keyring_add(dbs_keyring_t *ring, const char *base64_key)
     }
     crypto_generichash(digest, sizeof(digest), key.key, DBS_KEY_BYTES, NULL, 0);
     memcpy(key.key_id, digest, DBS_KEY_ID_BYTES);
+    if (ring->keys->nelts == ring->keys->nalloc) {
+        /* Grow by hand: apr_array_push would leave the old copy unwiped. */
+        apr_array_header_t *bigger = apr_array_make(
+            ring->keys->pool, ring->keys->nalloc * 2, sizeof(dbs_key_t));
+
+        apr_array_cat(bigger, ring->keys);
+        keyring_wipe(ring);
+        ring->keys = bigger;
+    }
     *(dbs_key_t *)apr_array_push(ring->keys) = key;
     sodium_memzero(&key, sizeof(key));
     return NULL;
@@ -109,10 +118,24 @@ const char *dbs_keyring_add_file(dbs_keyring_t *ring, apr_pool_t *pool,
                                  const char *path)
 {
     apr_file_t *file;
+    apr_finfo_t info;
     char line[512];
     int lineno = 0, added = 0;
     apr_status_t rv;
 
+    if (apr_stat(&info, path, APR_FINFO_TYPE | APR_FINFO_PROT, pool) ==
+        APR_SUCCESS) {
+        if (info.filetype == APR_DIR) {
+            return apr_psprintf(pool, "%s is a directory, not a key file",
+                                path);
+        }
+        if (info.protection & APR_FPROT_WREAD) {
+            return apr_psprintf(pool,
+                                "%s is readable by every user: chmod o-r it "
+                                "(keys must stay secret)",
+                                path);
+        }
+    }
     rv = apr_file_open(&file, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, pool);
     if (rv != APR_SUCCESS) {
         char buf[120];
@@ -226,6 +249,12 @@ apr_status_t dbs_cookie_open(const dbs_keyring_t *ring, dbs_cipher_e cipher,
     const unsigned char *nonce = raw + DBS_KEY_ID_BYTES, *sealed = nonce + nlen;
     int i;
 
+    /* One session, one cookie string per seal: libsodium's decoder would
+     * take other bytes (0x80-0xFF) as if they were '_'. */
+    if (value[strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                            "vwxyz0123456789-_")] != '\0') {
+        return APR_EGENERAL;
+    }
     if (!ring || strlen(value) !=
                      sodium_base64_ENCODED_LEN(
                          expected, sodium_base64_VARIANT_URLSAFE_NO_PADDING) -

@@ -288,14 +288,18 @@ static const char *apply_all(dbs_session_t *s, apr_pool_t *pool,
     if (v->nelts) {
         char *user;
 
-        if ((err = last_value(pool, v, &user))) {
+        if ((err = last_value(pool, v, &user)) ||
+            (err = dbs_user_check(user))) {
             return apr_psprintf(pool, "X-DBSession-User: %s", err);
         }
         if (strcmp(user, s->user) != 0) {
-            /* Session fixation defence: a new user gets a new ID. */
+            /* Session fixation defence: a new user gets a new ID, and a new
+             * CSRF token (a planted session's token must not survive the
+             * login). */
             s->user = user;
             s->changed = 1;
             s->rotate = s->loaded;
+            s->csrf = *s->csrf ? dbs_token_generate(pool) : s->csrf;
         }
     }
     v = w->values[DBS_OP_REGENERATE];
@@ -304,6 +308,10 @@ static const char *apply_all(dbs_session_t *s, apr_pool_t *pool,
             return err;
         }
         s->rotate = s->loaded;
+        if (s->loaded) {
+            s->csrf = dbs_token_generate(pool);
+            s->changed = 1;
+        }
     }
     v = w->values[DBS_OP_FLASH];
     if (v->nelts) {

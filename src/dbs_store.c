@@ -26,9 +26,6 @@ typedef enum {
 
 struct dbs_store_t {
     const char *sql[KIND_COUNT][STMT_COUNT];
-    /* PostgreSQL: "BEGIN; SELECT pg_advisory_xact_lock(key); SELECT ...
-     * WHERE id_hash = 'hash'" in one simple query saves round trips. */
-    const char *pgsql_select_prefix;
     const char *userdata_key;
 };
 
@@ -42,6 +39,7 @@ typedef struct {
 /* What one connection has prepared for one store. */
 typedef struct {
     apr_dbd_prepared_t *stmt[STMT_COUNT];
+    const char *label[STMT_COUNT]; /* PostgreSQL: the server-side names */
     kind_e kind;
     apr_int64_t lock_timeout; /* as last set on the connection, -1 unknown */
     dbs_locktable_t *locks;   /* SQLite: the table beside the database */
@@ -150,8 +148,6 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
                                            table)
                             : NULL;
     }
-    st->pgsql_select_prefix = apr_psprintf(
-        pool, "SELECT " COLUMNS " FROM %s WHERE id_hash = '", table);
     st->userdata_key = apr_pstrcat(pool, "dbsession-statements:", table, NULL);
     return st;
 }
@@ -255,6 +251,7 @@ static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
         }
         label = apr_psprintf(c->pool, "dbsession_%d_%u", i,
                              apr_atomic_inc32(&generation));
+        state->label[i] = label;
         rv = apr_dbd_prepare(c->driver, c->pool, c->handle, st->sql[kind][i],
                              label, &state->stmt[i]);
         if (rv != 0) {
@@ -634,12 +631,15 @@ static apr_status_t begin_pgsql_with_load(const dbs_store_t *st, dbs_conn_t *c,
                                           dbs_record_t *rec, int *found,
                                           dbs_fail_e *fail, const char **err)
 {
-    /* id_hash is our own hex digest: safe to quote inline. The lock comes
+    /* One round trip: BEGIN and the two prepared statements (apr_dbd names
+     * them on the server after their labels), planned once per connection.
+     * id_hash is our own hex digest: safe to quote inline. The lock comes
      * before the SELECT, whose snapshot then sees the last holder's commit
      * (READ COMMITTED takes one per statement). */
     const char *sql = apr_pstrcat(
-        pool, "BEGIN; SELECT pg_advisory_xact_lock(", claim_key(pool, id_hash),
-        "); ", st->pgsql_select_prefix, id_hash, "'", NULL);
+        pool, "BEGIN; EXECUTE ", state->label[STMT_CLAIM], "(",
+        claim_key(pool, id_hash), "); EXECUTE ", state->label[STMT_LOAD], "('",
+        id_hash, "')", NULL);
     const char *ignored;
 
     held_session_t held = {dbs_lock_key(id_hash), NULL};

@@ -21,6 +21,7 @@ my @bad = (
     ['DBSessionKey c2hvcnQ=', qr/DBSessionKey the key must decode to exactly 32 bytes/],
     ['DBSessionKey %%%notbase64', qr/DBSessionKey the key is not valid base64/],
     ['DBSessionKeyFile /nonexistent/keys', qr/DBSessionKeyFile cannot open/],
+    ['DBSessionKeyFile /tmp', qr/DBSessionKeyFile \/tmp is a directory, not a key file/],
     ['DBSessionTable "sessions; DROP TABLE x"', qr/DBSessionTable expects a table name/],
     ['DBSessionCipher aes128', qr/DBSessionCipher expects xchacha20poly1305 or aes256gcm/],
     ['DBSessionCookieSameSite loose', qr/DBSessionCookieSameSite expects Strict, Lax, None or Off/],
@@ -40,7 +41,7 @@ my @cross = (
      qr/SameSite None requires DBSessionCookieSecure On/],
 );
 
-plan tests => 2 * @bad + @cross + 6;
+plan tests => 2 * @bad + @cross + 12;
 
 my $vars = Apache::Test::vars();
 my $dir = "$vars->{t_logs}/configtest";
@@ -57,7 +58,8 @@ sub check_config {
 ServerRoot "$dir"
 LoadModule mpm_event_module $mods/mod_mpm_event.so
 LoadModule authz_core_module $mods/mod_authz_core.so
-@{[ $opt{no_dbd} ? '' : "LoadModule dbd_module $mods/mod_dbd.so\nDBDriver sqlite3\nDBDParams $dir/none.db" ]}
+@{[ $opt{no_dbd} ? '' : "LoadModule dbd_module $mods/mod_dbd.so" ]}
+@{[ $opt{no_dbd} || $opt{no_driver} ? '' : "DBDriver sqlite3\nDBDParams $dir/none.db" ]}
 LoadModule dbsession_module $ENV{DBS_MODULE}
 ServerName localhost
 Listen 127.0.0.1:1
@@ -92,6 +94,34 @@ for my $case (@cross) {
 isnt $status, 0, 'DBSession On without a key is refused';
 like $out, qr/DBSession On needs a key: set DBSessionKey or DBSessionKeyFile.* at \S+case\d+\.conf:\d+/,
     '...naming the directives and the DBSession line';
+
+($status, $out) = check_config("<Location /app>\nDBSession On\n</Location>", no_driver => 1);
+isnt $status, 0, 'DBSession On in a server without DBDriver is refused';
+like $out, qr/DBSession On needs a database: set DBDriver and DBDParams.* at \S+case\d+\.conf:\d+/,
+    '...naming the directives and the DBSession line';
+($status, $out) = check_config("<VirtualHost 127.0.0.1:1>\nDBDriver sqlite3\nDBDParams $vars->{t_logs}/vh.db\n"
+    . "<Location /app>\nDBSession On\n</Location>\n</VirtualHost>", no_driver => 1);
+is $status, 0, 'a driver set in the virtual host is enough' or diag $out;
+# libsodium is started before the check (it once said "no hardware AES" on
+# every CPU).
+my $aes = do { open my $c, '<', '/proc/cpuinfo'; local $/; my $t = <$c>;
+               $t =~ /^flags.*\baes\b/m && $t =~ /^flags.*\bpclmulqdq\b/m };
+($status, $out) = check_config("<Location /app>\nDBSession On\n</Location>\nDBSessionCipher aes256gcm");
+if ($aes) {
+    is $status, 0, 'DBSessionCipher aes256gcm passes on this CPU (AES-NI, PCLMUL)' or diag $out;
+} else {
+    like $out, qr/this CPU has no hardware AES/, 'DBSessionCipher aes256gcm is refused without AES-NI';
+}
+my $open_keys = "$dir/world-readable.keys";
+open my $kf, '>', $open_keys or die $!;
+print $kf "$KEY\n";
+close $kf;
+chmod 0644, $open_keys;
+($status, $out) = check_config("DBSessionKeyFile $open_keys");
+like $out, qr/DBSessionKeyFile \S+ is readable by every user/, 'a key file others can read is refused';
+chmod 0600, $open_keys;
+($status, $out) = check_config("DBSessionKeyFile $open_keys");
+is $status, 0, '...and accepted once private' or diag $out;
 
 ($status, $out) = check_config("<Location /app>\nDBSession On\n</Location>", no_dbd => 1);
 isnt $status, 0, 'DBSession On without mod_dbd is refused';

@@ -9,7 +9,7 @@ use DBSTest;
 
 # A commit fails on a deferred foreign key; InnoDB has none.
 my $deferred = $ENV{DBS_DRIVER} ne 'mysql';
-plan tests => 9 + ($deferred ? 5 : 0);
+plan tests => 11 + ($deferred ? 5 : 0);
 
 sub logged { db_scalar("SELECT count(*) FROM app_log WHERE note = '$_[0]'") }
 
@@ -30,6 +30,13 @@ is $res->code, 200, 'dbsession_dbd(r) gives the same connection';
 is logged('third'), '1', 'the app row committed';
 is seen(req(GET => '/cgi/echo.pl', cookie => $cookie))->{SESSION_note}, 'third',
     'together with the session';
+
+# A value set through a subrequest that died before the response is kept:
+# the session's data lives in the initial request's pool.
+$res = req(GET => '/dbs-app?note=fourth&status=200&via=subreq', cookie => $cookie);
+is $res->code, 200, 'dbsession_set() on a subrequest';
+is seen(req(GET => '/cgi/echo.pl', cookie => $cookie))->{SESSION_note}, 'fourth-sub',
+    'stores the value after the subrequest is destroyed';
 
 if ($deferred) {
     my $rows = db_rows();

@@ -6,6 +6,7 @@
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
+#include <sodium.h>
 
 /* 32 bytes 0x00..0x1f in the four base64 spellings. */
 #define KEY_STD     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
@@ -198,6 +199,76 @@ START_TEST(tampered_cookies_do_not_open)
 }
 END_TEST
 
+/* One cookie string per seal: libsodium 1.0.18 decodes bytes 0x80-0xFF like
+ * '_', so each '_' could be spelled 128 other ways (found by fuzzing). */
+START_TEST(only_base64url_characters_open)
+{
+    dbs_keyring_t *ring = ring_of(KEY_STD, NULL);
+    unsigned char id[DBS_ID_BYTES], out[DBS_ID_BYTES];
+    const char *good;
+    char *bad;
+    size_t i;
+    int replaced = 0;
+
+    /* A cookie with at least one '_' (one in 64 characters is). */
+    do {
+        dbs_id_generate(id);
+        good = dbs_cookie_seal(unit_pool, ring, DBS_CIPHER_XCHACHA20POLY1305,
+                               id, "session");
+    } while (!strchr(good, '_'));
+    bad = apr_pstrdup(unit_pool, good);
+    for (i = 0; bad[i]; i++) {
+        if (bad[i] == '_') {
+            bad[i] = (char)0xFF;
+            replaced++;
+        }
+    }
+    ck_assert_int_gt(replaced, 0);
+    ck_assert_int_ne(dbs_cookie_open(ring, DBS_CIPHER_XCHACHA20POLY1305, bad,
+                                     "session", out),
+                     APR_SUCCESS);
+    for (i = 0; good[i]; i++) {
+        char *one = apr_pstrdup(unit_pool, good);
+
+        one[i] = good[i] == '_' ? '/' : '+'; /* standard base64's letters */
+        ck_assert_int_ne(dbs_cookie_open(ring, DBS_CIPHER_XCHACHA20POLY1305,
+                                         one, "session", out),
+                         APR_SUCCESS);
+        if (i > 4) {
+            break;
+        }
+    }
+}
+END_TEST
+
+/* Growing the ring keeps every key (and wipes the old copy). */
+START_TEST(many_keys)
+{
+    dbs_keyring_t *ring = dbs_keyring_make(unit_pool);
+    unsigned char raw[DBS_KEY_BYTES], id[DBS_ID_BYTES], out[DBS_ID_BYTES];
+    char b64[64];
+    const char *first = NULL, *cookie;
+    int i;
+
+    for (i = 0; i < 9; i++) {
+        randombytes_buf(raw, sizeof(raw));
+        sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw),
+                          sodium_base64_VARIANT_ORIGINAL);
+        ck_assert_ptr_null(dbs_keyring_add(ring, b64));
+        if (i == 0) {
+            first = apr_pstrdup(unit_pool, b64);
+        }
+    }
+    ck_assert_int_eq(dbs_keyring_count(ring), 9);
+    dbs_id_generate(id);
+    cookie = dbs_cookie_seal(unit_pool, ring_of(first, NULL),
+                             DBS_CIPHER_XCHACHA20POLY1305, id, "session");
+    ck_assert_int_eq(dbs_cookie_open(ring, DBS_CIPHER_XCHACHA20POLY1305, cookie,
+                                     "session", out),
+                     APR_SUCCESS);
+}
+END_TEST
+
 START_TEST(key_rotation)
 {
     dbs_keyring_t *old_ring = ring_of(KEY_OTHER, NULL);
@@ -261,9 +332,27 @@ START_TEST(key_file)
     ck_assert_ptr_nonnull(strstr(
         dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path),
         "no key"));
+    /* Readable by every user: refused. */
+    ck_assert_int_eq(apr_file_open(&f, path,
+                                   APR_FOPEN_WRITE | APR_FOPEN_TRUNCATE,
+                                   APR_FPROT_OS_DEFAULT, unit_pool),
+                     APR_SUCCESS);
+    apr_file_printf(f, "%s\n", KEY_STD);
+    apr_file_close(f);
+    apr_file_perms_set(path, APR_FPROT_UREAD | APR_FPROT_UWRITE |
+                                 APR_FPROT_GREAD | APR_FPROT_WREAD);
+    ck_assert_ptr_nonnull(strstr(
+        dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path),
+        "readable by every user"));
+    apr_file_perms_set(path, APR_FPROT_UREAD | APR_FPROT_GREAD);
+    ck_assert_ptr_null(
+        dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path));
     apr_file_remove(path, unit_pool);
     ck_assert_ptr_nonnull(
         dbs_keyring_add_file(ring, unit_pool, "/nonexistent/keys"));
+    ck_assert_ptr_nonnull(strstr(
+        dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, "/tmp"),
+        "is a directory"));
 }
 END_TEST
 
@@ -294,6 +383,8 @@ Suite *crypto_suite(void)
     tcase_add_test(tc, cookie_layout_is_documented);
     tcase_add_test(tc, tampered_cookies_do_not_open);
     tcase_add_test(tc, key_rotation);
+    tcase_add_test(tc, only_base64url_characters_open);
+    tcase_add_test(tc, many_keys);
     tcase_add_test(tc, key_file);
     tcase_add_test(tc, fingerprint_and_token);
     suite_add_tcase(s, tc);

@@ -201,10 +201,14 @@ START_TEST(user_change_and_regenerate_rotate)
     const char *err;
     unsigned char first[DBS_ID_BYTES], second[DBS_ID_BYTES];
 
+    const char *token;
+
     load(&s, NULL, 1000);
     dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=1"), 65536, &err);
     save(&s, 1000);
     memcpy(first, s.id, DBS_ID_BYTES);
+    token = s.csrf;
+    ck_assert_int_gt(strlen(token), 0);
 
     load(&s, first, 1001);
     dbs_session_apply(&s, unit_pool, writes(DBS_OP_USER, "alice%40example"),
@@ -219,6 +223,9 @@ START_TEST(user_change_and_regenerate_rotate)
     ck_assert(s.loaded);
     ck_assert_str_eq(s.user, "alice@example");
     ck_assert_str_eq(apr_table_get(s.data, "a"), "1");
+    /* A planted pre-login token does not survive the login. */
+    ck_assert_str_ne(s.csrf, token);
+    token = s.csrf;
 
     /* The same user again is no change: no rotation. */
     dbs_session_apply(&s, unit_pool, writes(DBS_OP_USER, "alice%40example"),
@@ -228,9 +235,57 @@ START_TEST(user_change_and_regenerate_rotate)
     dbs_session_apply(&s, unit_pool, writes(DBS_OP_REGENERATE, "1"), 65536,
                       &err);
     ck_assert_int_eq(save(&s, 1003), DBS_COOKIE_SET);
+    memcpy(first, s.id, DBS_ID_BYTES);
     load(&s, second, 1003);
     ck_assert(!s.loaded);
     ck_assert_int_eq(rows(), 1);
+    load(&s, first, 1003);
+    ck_assert(s.loaded);
+    ck_assert_str_ne(s.csrf, token); /* Regenerate replaces it too */
+}
+END_TEST
+
+/* A user name must be valid UTF-8 without control characters, at most 255
+ * bytes; anything else is a malformed write that changes nothing. */
+START_TEST(bad_user_names_are_refused)
+{
+    dbs_session_t s;
+    const char *err = NULL;
+    const char *bad[] = {
+        "eve%0D%0ASet-Cookie%3A%20x", /* CR LF */
+        "eve%09",                     /* a tab */
+        "%FF%FEeve",                  /* not UTF-8 */
+        "%C0%AF",                     /* overlong '/' */
+        "%ED%A0%80",                  /* a surrogate */
+        "%7F",                        /* DEL */
+    };
+    size_t i;
+    char *long_name = apr_palloc(unit_pool, 257);
+
+    load(&s, NULL, 1000);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(dbs_session_apply(&s, unit_pool,
+                                        writes(DBS_OP_USER, bad[i]), 65536,
+                                        &err) != APR_SUCCESS,
+                      "user %s accepted", bad[i]);
+        ck_assert_str_eq(s.user, "");
+    }
+    memset(long_name, 'a', 256);
+    long_name[256] = '\0';
+    ck_assert_int_ne(dbs_session_apply(&s, unit_pool,
+                                       writes(DBS_OP_USER, long_name), 65536,
+                                       &err),
+                     APR_SUCCESS);
+    long_name[255] = '\0';
+    ck_assert_int_eq(dbs_session_apply(&s, unit_pool,
+                                       writes(DBS_OP_USER, long_name), 65536,
+                                       &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(dbs_session_apply(&s, unit_pool,
+                                       writes(DBS_OP_USER, "J%C3%BCrgen%20%E2%9C%93"),
+                                       65536, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(s.user, "J\xc3\xbcrgen \xe2\x9c\x93");
 }
 END_TEST
 
@@ -349,6 +404,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, max_size);
     tcase_add_test(tc, user_change_and_regenerate_rotate);
     tcase_add_test(tc, invalidate);
+    tcase_add_test(tc, bad_user_names_are_refused);
     tcase_add_test(tc, flash_is_consumed);
     tcase_add_test(tc, open_takes_the_first_live_id);
     suite_add_tcase(s, tc);

@@ -2,7 +2,9 @@
  * Test-only module: writes an application row and a session value in the
  * same request, through the request's mod_dbd connection, then answers the
  * status asked for. t/35-appdata.t checks that both commit or neither does.
- *   /dbs-app?note=NAME&status=200|500&via=acquire|api[&orphan=1]
+ *   /dbs-app?note=NAME&status=200|500&via=acquire|api|subreq[&orphan=1]
+ * With via=subreq the session value is set through a subrequest that is
+ * destroyed before the response (its pool must not hold the session's data).
  * With orphan=1 it also writes a row that breaks a deferred foreign key
  * (SQLite, PostgreSQL), so that the commit fails after the handler.
  */
@@ -17,8 +19,10 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_protocol.h"
+#include "http_request.h"
 #include "apr_strings.h"
 #include "apr_lib.h"
+#include <string.h>
 
 #include "../../../mod_dbsession.h"
 
@@ -58,15 +62,30 @@ static int dbs_app_handler(request_rec *r)
     acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     session_dbd = APR_RETRIEVE_OPTIONAL_FN(dbsession_dbd);
     session_set = APR_RETRIEVE_OPTIONAL_FN(dbsession_set);
-    dbd = strcmp(arg(r, "via"), "api") == 0 ? session_dbd(r) : acquire(r);
+    dbd = strcmp(arg(r, "via"), "acquire") == 0 ? acquire(r) : session_dbd(r);
     if (!dbd || dbd != session_dbd(r)) {
         return HTTP_SERVICE_UNAVAILABLE; /* not the session's connection */
     }
     if (apr_dbd_query(dbd->driver, dbd->handle, &rows,
                       apr_psprintf(r->pool,
                                    "INSERT INTO app_log (note) VALUES ('%s')",
-                                   note)) != 0
-        || session_set(r, "note", note) != APR_SUCCESS) {
+                                   note)) != 0) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (strcmp(arg(r, "via"), "subreq") == 0) {
+        request_rec *sub = ap_sub_req_lookup_uri("/index.html", r, NULL);
+        apr_status_t rv = session_set(sub, "note",
+                                      apr_pstrcat(sub->pool, note, "-sub",
+                                                  NULL));
+
+        ap_destroy_sub_req(sub);
+        /* Reuse the freed memory at once, as a busy server would. */
+        memset(apr_palloc(r->pool, 8192), 'x', 8192);
+        if (rv != APR_SUCCESS) {
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+    }
+    else if (session_set(r, "note", note) != APR_SUCCESS) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (strcmp(arg(r, "orphan"), "1") == 0
