@@ -21,7 +21,7 @@ CORE_SRC    := $(wildcard src/dbs_*.c)
 CORE_LO     := $(CORE_SRC:.c=.lo)
 UNIT_SRC    := $(wildcard t/unit/*.c)
 
-.PHONY: all install test unit demo bench clean valgrind valgrind-httpd asan
+.PHONY: all install test unit demo bench clean valgrind valgrind-httpd asan fuzz
 
 all: .libs/mod_dbsession.so
 
@@ -58,6 +58,21 @@ asan:
 	    $(APR_LIBS) $(SODIUM_LIBS) $(CHECK_LIBS)
 	CK_FORK=no t/unit/run_unit_asan
 
+# libFuzzer harnesses of the core (clang, ASan + UBSan), each run for
+# FUZZ_SECONDS: cookie open, the data codec, the write-back header parsers
+# and dbs_session_apply with every operation.
+FUZZERS      := cookie codec headers apply
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+t/fuzz/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz_common.h $(CORE_SRC) src/*.h
+	clang $(FUZZ_CFLAGS) $(APR_CFLAGS) -Isrc $< $(CORE_SRC) -o $@ \
+	    $(APR_LIBS) $(SODIUM_LIBS)
+
+fuzz: $(FUZZERS:%=t/fuzz/fuzz_%)
+	scripts/fuzz $(FUZZ_SECONDS) $(FUZZERS)
+
 # Everything: dependencies, build, unit tests, then the httpd suite on each
 # database in DBS (default: all supported).
 DBS ?= sqlite3 pgsql mysql
@@ -73,4 +88,4 @@ bench:
 
 clean:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.lo src/*.o src/*.slo \
-	    t/unit/run_unit t/unit/run_unit_asan
+	    t/unit/run_unit t/unit/run_unit_asan $(FUZZERS:%=t/fuzz/fuzz_%)

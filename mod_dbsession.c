@@ -626,46 +626,96 @@ static apr_status_t rollback_if_open(void *data)
 }
 
 /* The IDs of the cookies of our name that open, in order: the first live
- * one wins (cookie tossing cannot push a valid session out). */
+ * one wins (cookie tossing cannot push a valid session out). A client may
+ * send many: identical values count once, and only the first
+ * MAX_COOKIES_CONSIDERED distinct values are looked at. */
+#define MAX_COOKIES_CONSIDERED 8
+
 typedef struct {
     dbs_request_t *rs;
     request_rec *r;
-    apr_array_header_t *ids; /* of DBS_ID_BYTES-byte IDs */
+    apr_array_header_t *ids;    /* of DBS_ID_BYTES-byte IDs */
+    apr_array_header_t *values; /* the distinct values seen (char *) */
     int presented;
+    int rejected;
+    char first_rejected[DBS_FINGERPRINT_CHARS + 1];
 } cookie_walk_t;
+
+static int seen_before(const apr_array_header_t *values, const char *value)
+{
+    int i;
+
+    for (i = 0; i < values->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(values, i, const char *), value) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int holds_id(const apr_array_header_t *ids, const unsigned char *id)
+{
+    int i;
+
+    for (i = 0; i < ids->nelts; i++) {
+        if (memcmp(ids->elts + (apr_size_t)i * DBS_ID_BYTES, id,
+                   DBS_ID_BYTES) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void consider_cookie(cookie_walk_t *walk, const char *value)
+{
+    dbs_request_t *rs = walk->rs;
+    unsigned char id[DBS_ID_BYTES];
+
+    walk->presented = 1;
+    if (seen_before(walk->values, value) ||
+        walk->values->nelts >= MAX_COOKIES_CONSIDERED) {
+        return;
+    }
+    APR_ARRAY_PUSH(walk->values, const char *) = value;
+    if (dbs_cookie_open(rs->sconf->resolved.keys, rs->sconf->resolved.cipher,
+                        value, rs->conf.cookie_name, id) != APR_SUCCESS) {
+        if (walk->rejected++ == 0) {
+            dbs_cookie_fingerprint(value, walk->first_rejected);
+        }
+        return;
+    }
+    if (!holds_id(walk->ids, id)) {
+        memcpy(apr_array_push(walk->ids), id, DBS_ID_BYTES);
+    }
+}
 
 static int collect_cookie_ids(void *data, const char *key, const char *value)
 {
     cookie_walk_t *walk = data;
-    dbs_request_t *rs = walk->rs;
-    const char *name = rs->conf.cookie_name;
+    const char *name = walk->rs->conf.cookie_name;
     apr_size_t name_len = strlen(name);
     char *copy = apr_pstrdup(walk->r->pool, value), *last, *pair;
 
     for (pair = apr_strtok(copy, ";", &last); pair;
          pair = apr_strtok(NULL, ";", &last)) {
-        unsigned char *id;
-
         pair += strspn(pair, " \t");
-        if (strncmp(pair, name, name_len) != 0 || pair[name_len] != '=') {
-            continue;
-        }
-        walk->presented = 1;
-        id = apr_array_push(walk->ids);
-        if (dbs_cookie_open(rs->sconf->resolved.keys,
-                            rs->sconf->resolved.cipher, pair + name_len + 1,
-                            name, id) != APR_SUCCESS) {
-            char fp[DBS_FINGERPRINT_CHARS + 1];
-
-            apr_array_pop(walk->ids);
-            dbs_cookie_fingerprint(pair + name_len + 1, fp);
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, walk->r,
-                          "DBS020: rejected a cookie that does not open "
-                          "(fingerprint %s)",
-                          fp);
+        if (strncmp(pair, name, name_len) == 0 && pair[name_len] == '=') {
+            consider_cookie(walk, pair + name_len + 1);
         }
     }
     return 1;
+}
+
+/* One log line per request, however many cookies were refused. */
+static void log_rejected_cookies(const cookie_walk_t *walk)
+{
+    if (walk->rejected) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, walk->r,
+                      "DBS020: rejected %d cookie%s that did not open "
+                      "(fingerprint of the first %s)",
+                      walk->rejected, walk->rejected == 1 ? "" : "s",
+                      walk->first_rejected);
+    }
 }
 
 static int fail_unavailable(request_rec *r, dbs_request_t *rs, dbs_fail_e fail,
@@ -692,13 +742,15 @@ static int fail_unavailable(request_rec *r, dbs_request_t *rs, dbs_fail_e fail,
 static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
                                  const char **err)
 {
-    cookie_walk_t walk = {rs, r, NULL, 0};
+    cookie_walk_t walk = {rs, r, NULL, NULL, 0, 0, ""};
     dbs_fail_e fail = DBS_FAIL_NONE;
     const char *retried = NULL;
     apr_status_t rv;
 
     walk.ids = apr_array_make(r->pool, 1, DBS_ID_BYTES);
+    walk.values = apr_array_make(r->pool, 1, sizeof(const char *));
     apr_table_do(collect_cookie_ids, &walk, r->headers_in, "Cookie", NULL);
+    log_rejected_cookies(&walk);
     dbs_session_init(&rs->session, rs->initial->pool);
     rv = dbs_session_open(&rs->session, rs->sconf->store, &rs->conn,
                           rs->initial->pool, walk.ids, &rs->policy, rs->now,

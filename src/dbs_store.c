@@ -43,6 +43,7 @@ typedef struct {
     kind_e kind;
     apr_int64_t lock_timeout; /* as last set on the connection, -1 unknown */
     dbs_locktable_t *locks;   /* SQLite: the table beside the database */
+    unsigned long server_thread; /* MySQL: the connection they belong to */
 } conn_state_t;
 
 #define COLUMNS                                                                \
@@ -62,6 +63,8 @@ typedef struct {
 #define SQLITE_WRITE_WAIT_FLOOR 5
 /* sqlite3_txn_state()'s answer when the transaction has written. */
 #define SQLITE_TXN_WRITE 2
+/* SQLite's error code for statements prepared before a schema change. */
+#define SQLITE_SCHEMA 17
 
 static int kind_of(const char *name, kind_e *kind)
 {
@@ -216,6 +219,25 @@ static apr_status_t open_sqlite_locks(const dbs_conn_t *c, apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
+/* MySQL: the server's id of the connection. apr_dbd's mysql driver
+ * reconnects by itself (reconnect=1) and then says nothing: a new id means
+ * the prepared statements and session settings are gone, and so is any
+ * transaction that was open. libmysqlclient is loaded by the driver
+ * (RTLD_GLOBAL); 0 when it cannot be asked. */
+static unsigned long mysql_server_thread(const dbs_conn_t *c)
+{
+    typedef unsigned long (*thread_id_fn)(void *mysql);
+    static thread_id_fn thread_id;
+    static int looked_up;
+
+    if (!looked_up) {
+        thread_id = (thread_id_fn)dlsym(RTLD_DEFAULT, "mysql_thread_id");
+        looked_up = 1;
+    }
+    return thread_id ? thread_id(apr_dbd_native_handle(c->driver, c->handle))
+                     : 0;
+}
+
 static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
                               conn_state_t **out, const char **err,
                               apr_pool_t *pool)
@@ -226,6 +248,10 @@ static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
     int i;
 
     apr_pool_userdata_get((void **)&state, st->userdata_key, c->pool);
+    if (state && state->kind == KIND_MYSQL &&
+        state->server_thread != mysql_server_thread(c)) {
+        state = NULL; /* reconnected: prepare again, set again */
+    }
     if (state) {
         *out = state;
         return APR_SUCCESS;
@@ -270,6 +296,7 @@ static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
             *err = db_error(pool, c, rv, "setting the isolation level");
             return APR_EGENERAL;
         }
+        state->server_thread = mysql_server_thread(c);
     }
     if (kind == KIND_SQLITE3 &&
         open_sqlite_locks(c, pool, state, err) != APR_SUCCESS) {
@@ -315,6 +342,27 @@ static apr_status_t lock_session(const dbs_store_t *st, dbs_conn_t *c,
                                  const char *id_hash, dbs_fail_e *fail,
                                  const char **err);
 
+/* A function of libsqlite3, which apr-util's driver loaded (RTLD_GLOBAL). */
+static void *sqlite_function(const char *name)
+{
+    return dlsym(RTLD_DEFAULT, name);
+}
+
+/* SQLite's own error code of the connection's last statement: apr_dbd's
+ * driver reports some failures (a changed schema) as plain SQLITE_ERROR. */
+static int sqlite_errcode(const dbs_conn_t *c)
+{
+    typedef int (*errcode_fn)(void *db);
+    static errcode_fn errcode;
+    static int looked_up;
+
+    if (!looked_up) {
+        errcode = (errcode_fn)sqlite_function("sqlite3_errcode");
+        looked_up = 1;
+    }
+    return errcode ? errcode(apr_dbd_native_handle(c->driver, c->handle)) : 0;
+}
+
 /* SQLite's write lock for this transaction; see dbs_store_begin_write. */
 static apr_status_t begin_sqlite_write(dbs_conn_t *c, apr_pool_t *pool,
                                        conn_state_t *state, dbs_fail_e *fail,
@@ -336,7 +384,7 @@ static apr_status_t begin_sqlite_write(dbs_conn_t *c, apr_pool_t *pool,
         return APR_SUCCESS;
     }
     if (!looked_up) {
-        txn_state = (txn_state_fn)dlsym(RTLD_DEFAULT, "sqlite3_txn_state");
+        txn_state = (txn_state_fn)sqlite_function("sqlite3_txn_state");
         looked_up = 1;
     }
     /* Another module wrote on the connection already: SQLite gave it the
@@ -400,6 +448,21 @@ apr_status_t dbs_store_begin_write(const dbs_store_t *st, dbs_conn_t *c,
     return begin_sqlite_write(c, pool, state, fail, err);
 }
 
+/* MySQL: whether the transaction still runs on the connection it began on
+ * (after a silent reconnect, statements would run outside it, one by one). */
+static apr_status_t same_mysql_connection(const dbs_conn_t *c,
+                                          conn_state_t *state,
+                                          apr_pool_t *pool, const char **err)
+{
+    if (state->kind == KIND_MYSQL && c->in_txn &&
+        mysql_server_thread(c) != c->server_thread) {
+        *err = "the connection to MySQL was re-established: the "
+               "transaction is lost";
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t run_query(const dbs_store_t *st, dbs_conn_t *c,
                               apr_pool_t *pool, stmt_e which,
                               const char **values, int nvalues, int *nrows,
@@ -407,19 +470,29 @@ static apr_status_t run_query(const dbs_store_t *st, dbs_conn_t *c,
 {
     conn_state_t *state;
     dbs_fail_e fail;
-    int rv, rows = 0;
+    int rv, rows = 0, attempt;
 
-    if (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
-        (state->kind == KIND_SQLITE3 &&
-         begin_sqlite_write(c, pool, state, &fail, err) != APR_SUCCESS)) {
-        return APR_EGENERAL;
-    }
-    rv = apr_dbd_pquery(c->driver, pool, c->handle, &rows, state->stmt[which],
-                        nvalues, values);
-    if (rv != 0) {
+    for (attempt = 0;; attempt++) {
+        if (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
+            same_mysql_connection(c, state, pool, err) != APR_SUCCESS ||
+            (state->kind == KIND_SQLITE3 &&
+             begin_sqlite_write(c, pool, state, &fail, err) != APR_SUCCESS)) {
+            return APR_EGENERAL;
+        }
+        rv = apr_dbd_pquery(c->driver, pool, c->handle, &rows,
+                            state->stmt[which], nvalues, values);
+        if (rv == 0) {
+            break;
+        }
         *err = db_error(pool, c, rv, "writing the session");
         forget_statements(st, c);
-        return APR_EGENERAL;
+        /* SQLite: the schema changed (another table was made) since the
+         * statement was prepared; the transaction goes on: prepare anew and
+         * try once more. Elsewhere a failed statement ends the transaction. */
+        if (state->kind != KIND_SQLITE3 || attempt > 0 ||
+            (rv != SQLITE_SCHEMA && sqlite_errcode(c) != SQLITE_SCHEMA)) {
+            return APR_EGENERAL;
+        }
     }
     if (nrows) {
         *nrows = rows;
@@ -698,11 +771,20 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, dbs_conn_t *c,
         return APR_EGENERAL;
     }
     c->in_txn = 1;
-    if (id_hash && state->kind == KIND_MYSQL &&
-        lock_and_load(st, c, pool, state, id_hash, rec, found, fail, err) !=
-            APR_SUCCESS) {
-        dbs_store_end(c, pool, 0, &ignored);
-        return APR_EGENERAL;
+    if (state->kind == KIND_MYSQL) {
+        /* BEGIN may have reconnected: then prepare again on the new one. */
+        c->server_thread = mysql_server_thread(c);
+        if (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
+            (id_hash && lock_and_load(st, c, pool, state, id_hash, rec, found,
+                                      fail, err) != APR_SUCCESS)) {
+            dbs_store_end(c, pool, 0, &ignored);
+            return APR_EGENERAL;
+        }
+        if (same_mysql_connection(c, state, pool, err) != APR_SUCCESS) {
+            *fail = DBS_FAIL_DATABASE;
+            dbs_store_end(c, pool, 0, &ignored);
+            return APR_EGENERAL;
+        }
     }
     *fail = DBS_FAIL_NONE;
     return APR_SUCCESS;
@@ -714,6 +796,14 @@ apr_status_t dbs_store_end(dbs_conn_t *c, apr_pool_t *pool, int commit,
     apr_status_t status = APR_SUCCESS;
     int rows, rv;
 
+    if (c->in_txn && commit && c->server_thread &&
+        c->server_thread != mysql_server_thread(c)) {
+        *err = "commit: the connection to MySQL was re-established: the "
+               "transaction is lost";
+        c->in_txn = c->writing = 0;
+        release_locks(c);
+        return APR_EGENERAL;
+    }
     if (c->in_txn) {
         rv = apr_dbd_query(c->driver, c->handle, &rows,
                            commit ? "COMMIT" : "ROLLBACK");

@@ -29,6 +29,7 @@ typedef struct {
     apr_int64_t lock_timeout;
     int in_txn;
     int writing; /* SQLite: this transaction holds the database write lock */
+    unsigned long server_thread; /* MySQL: the connection's id at BEGIN */
     struct dbs_lock_t *writer;
     apr_array_header_t *locked; /* of held_session_t, see dbs_store.c */
 } dbs_conn_t;

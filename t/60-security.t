@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 28;
+plan tests => 4 + 28;
 
 # --- exact attributes, secure by default ---
 my $res = req(GET => '/cgi-defaults/echo.pl?set=a%3D1');
@@ -54,6 +54,26 @@ $res = req(GET => '/cgi/echo.pl',
            headers => [Cookie => "session=garbage; other=1; session=$valid"]);
 is seen($res)->{SESSION_secret}, 'yes', 'a tossed garbage cookie cannot push out the valid one';
 
+# Many cookies of our name: identical values count once, at most 8 distinct
+# ones are looked at, and one log line tells how many were refused.
+sub dbs020_lines {
+    open my $fh, '<', 't/logs/error_log' or die $!;
+    return scalar grep { /\[dbsession:.*DBS020:/ } <$fh>;
+}
+my $before = dbs020_lines();
+my @junk = map { "session=junk$_" } 1 .. 12;
+$res = req(GET => '/cgi/echo.pl',
+           headers => [Cookie => join('; ', ("session=garbage") x 40, @junk)]);
+is $res->code, 200, 'a request with 52 bad cookies of our name is answered';
+is dbs020_lines() - $before, 1, '...and logged once';
+open my $elog, '<', 't/logs/error_log' or die $!;
+my ($line) = grep { /DBS020:/ } reverse <$elog>;
+like $line, qr/rejected 8 cookies that did not open/,
+    '...for the 8 distinct values considered';
+$res = req(GET => '/cgi/echo.pl',
+           headers => [Cookie => join('; ', ("session=$valid") x 30)]);
+is seen($res)->{SESSION_secret}, 'yes', '30 copies of the valid cookie open it once';
+
 # --- fixation: Regenerate and a change of user kill the old ID ---
 $res = req(GET => '/cgi/echo.pl?regenerate=1', cookie => $valid);
 my $regen = session_cookie($res);
@@ -84,7 +104,7 @@ is db_scalar("SELECT count(*) FROM dbsession WHERE length(id_hash) <> 64"), '0',
 # dump headers, so only mod_dbsession's lines are looked at) ---
 open my $log, '<', 't/logs/error_log' or die $!;
 my $text = join '', grep { /\[dbsession:/ } <$log>;
-like $text, qr/DBS020: rejected a cookie that does not open \(fingerprint [0-9a-f]{8}\)/,
+like $text, qr/DBS020: rejected 1 cookie that did not open \(fingerprint of the first [0-9a-f]{8}\)/,
     'rejected cookies are logged by fingerprint';
 ok index($text, $valid) < 0 && index($text, $flipped) < 0 && index($text, $fresh) < 0,
     'no cookie value in the error log';

@@ -9,9 +9,25 @@ use DBSTest;
 # PostgreSQL and MariaDB: the server goes away and comes back. SQLite has no
 # server: its failing statements are made by taking the table away.
 my $server = $ENV{DBS_DRIVER} ne 'sqlite3';
-plan tests => 8;
+plan tests => 12;
+
+# 64 new sessions in parallel: they use (and fill) every pooled connection
+# of every child.
+sub failures_of_64_new_sessions {
+    my $bad = 0;
+    $bad += $_ for parallel(16, sub {
+        my $failed = 0;
+        for (1 .. 4) {
+            my $r = req(GET => '/cgi/echo.pl?set=n%3D1');
+            $failed++ unless $r->code == 200 && session_cookie($r);
+        }
+        $failed;
+    });
+    return $bad;
+}
 
 my $cookie = new_session('/cgi', 'kept%3Dyes');
+is failures_of_64_new_sessions(), 0, 'before the outage: every write works';
 
 if ($server) {
     db_server('stop');
@@ -48,3 +64,17 @@ req(GET => '/cgi/echo.pl?set=after%3D1', cookie => $cookie);
 ok !exists $seen->{SESSION_x}
     && seen(req(GET => '/cgi/echo.pl', cookie => $cookie))->{SESSION_after} eq '1',
     'nothing from the outage was written, and writing works again';
+
+# Once the first request succeeded again, nothing fails for a stale pooled
+# connection or statement (MariaDB reconnects silently, a restarted server
+# has forgotten its prepared statements).
+is failures_of_64_new_sessions(), 0,
+    'after the outage, 64 new sessions in parallel: every write works';
+is seen(req(GET => '/cgi/echo.pl', cookie => $cookie))->{SESSION_after}, '1',
+    'and the old session still reads';
+
+# A schema change in the same database (another table) must not fail the
+# writes of statements prepared before it (SQLite: SQLITE_SCHEMA).
+db_scalar('CREATE TABLE unrelated_table (x INTEGER)');
+is failures_of_64_new_sessions(), 0,
+    'after a schema change, 64 new sessions in parallel: every write works';

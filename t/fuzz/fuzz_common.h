@@ -1,0 +1,42 @@
+/* Shared by the libFuzzer harnesses: APR, libsodium and a pool per input. */
+#ifndef DBS_FUZZ_COMMON_H
+#define DBS_FUZZ_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+
+#include "dbs_crypto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static apr_pool_t *fuzz_root;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    apr_initialize();
+    apr_pool_create(&fuzz_root, NULL);
+    if (dbs_crypto_init() != APR_SUCCESS) {
+        abort();
+    }
+    return 0;
+}
+
+/* The input as a C string (cut at its first NUL, as headers are). */
+static char *fuzz_string(apr_pool_t *pool, const uint8_t *data, size_t size)
+{
+    char *s = apr_palloc(pool, size + 1);
+
+    memcpy(s, data, size);
+    s[size] = '\0';
+    return s;
+}
+
+#endif
