@@ -16,6 +16,7 @@ typedef enum {
     STMT_LOAD = 0,
     STMT_INSERT,
     STMT_UPDATE,
+    STMT_UPDATE_NEW_ID,
     STMT_TOUCH,
     STMT_DELETE,
     STMT_CLEANUP,
@@ -48,6 +49,10 @@ typedef struct {
 
 #define COLUMNS                                                                \
     "user_name, session_data, flash, csrf_token, created_at, active_at"
+/* PostgreSQL: take the advisory lock of a new ID before the statement that
+ * follows writes it. Passed as an argument of apr_psprintf, not as format. */
+#define PG_CLAIM_CTE                                                           \
+    "WITH claimed AS (SELECT 1 FROM (SELECT pg_advisory_xact_lock(%lld)) AS l) "
 /* The advisory lock key of a session: the first 60 bits of its id_hash, as
  * claim_key() computes them in C. */
 #define CLAIM_KEY_SQL "('x' || substr(id_hash, 1, 15))::bit(60)::bigint"
@@ -104,17 +109,30 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
         st->sql[k][STMT_LOAD] = apr_psprintf(
             pool, "SELECT " COLUMNS " FROM %s WHERE id_hash = %%s%s", table,
             lock);
+        /* PostgreSQL locks a new ID in the same statement that writes it
+         * (one round trip): the lock's key is the first parameter. */
         st->sql[k][STMT_INSERT] = apr_psprintf(
             pool,
-            "INSERT INTO %s (id_hash, " COLUMNS ", expires_at) VALUES "
-            "(%%s, %%s, %%s, %%s, %%s, %%lld, %%lld, %%lld)",
-            table);
+            "%sINSERT INTO %s (id_hash, " COLUMNS ", expires_at) SELECT "
+            "%%s, %%s, %%s, %%s, %%s, %%lld, %%lld, %%lld%s",
+            k == KIND_PGSQL ? PG_CLAIM_CTE : "", table,
+            k == KIND_PGSQL ? " FROM claimed" : "");
         st->sql[k][STMT_UPDATE] = apr_psprintf(
             pool,
             "UPDATE %s SET id_hash = %%s, user_name = %%s, session_data = %%s, "
             "flash = %%s, csrf_token = %%s, active_at = %%lld, "
             "expires_at = %%lld WHERE id_hash = %%s",
             table);
+        st->sql[k][STMT_UPDATE_NEW_ID] =
+            k == KIND_PGSQL
+                ? apr_psprintf(pool,
+                               "%sUPDATE %s SET id_hash = %%s, user_name = %%s, "
+                               "session_data = %%s, flash = %%s, "
+                               "csrf_token = %%s, active_at = %%lld, "
+                               "expires_at = %%lld FROM claimed "
+                               "WHERE id_hash = %%s",
+                               PG_CLAIM_CTE, table)
+                : st->sql[k][STMT_UPDATE];
         st->sql[k][STMT_TOUCH] =
             apr_psprintf(pool,
                          "UPDATE %s SET active_at = %%lld, expires_at = %%lld "
@@ -236,6 +254,24 @@ static unsigned long mysql_server_thread(const dbs_conn_t *c)
     }
     return thread_id ? thread_id(apr_dbd_native_handle(c->driver, c->handle))
                      : 0;
+}
+
+/* MySQL: whether the connection itself holds an error. apr_dbd reports a
+ * failed prepared statement with the connection's message, which is empty
+ * when the statement handle was dead on the client side (prepared before a
+ * reconnect that got the same server id, as after a server restart). */
+static int mysql_connection_has_error(const dbs_conn_t *c)
+{
+    typedef unsigned int (*errno_fn)(void *mysql);
+    static errno_fn mysql_errno_of;
+    static int looked_up;
+
+    if (!looked_up) {
+        mysql_errno_of = (errno_fn)dlsym(RTLD_DEFAULT, "mysql_errno");
+        looked_up = 1;
+    }
+    return !mysql_errno_of ||
+           mysql_errno_of(apr_dbd_native_handle(c->driver, c->handle)) != 0;
 }
 
 static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
@@ -486,11 +522,15 @@ static apr_status_t run_query(const dbs_store_t *st, dbs_conn_t *c,
         }
         *err = db_error(pool, c, rv, "writing the session");
         forget_statements(st, c);
-        /* SQLite: the schema changed (another table was made) since the
-         * statement was prepared; the transaction goes on: prepare anew and
-         * try once more. Elsewhere a failed statement ends the transaction. */
-        if (state->kind != KIND_SQLITE3 || attempt > 0 ||
-            (rv != SQLITE_SCHEMA && sqlite_errcode(c) != SQLITE_SCHEMA)) {
+        /* Prepare anew and try once more where the statement never reached
+         * the server, so the transaction goes on: SQLite's schema changed
+         * (another table was made) since it was prepared; MySQL's statement
+         * handle died with a reconnect. Any other failure ends the
+         * transaction. */
+        if (attempt > 0 ||
+            !((state->kind == KIND_SQLITE3 &&
+               (rv == SQLITE_SCHEMA || sqlite_errcode(c) == SQLITE_SCHEMA)) ||
+              (state->kind == KIND_MYSQL && !mysql_connection_has_error(c)))) {
             return APR_EGENERAL;
         }
     }
@@ -846,16 +886,26 @@ apr_status_t dbs_store_load(const dbs_store_t *st, dbs_conn_t *c,
 }
 
 /* A new ID is locked before its row exists, so that a request presenting
- * it before the commit waits and then sees the row. */
+ * it before the commit waits and then sees the row. On PostgreSQL the write
+ * statement itself takes the lock: *claim_first is set and the key is its
+ * first parameter. */
 static apr_status_t lock_new_id(const dbs_store_t *st, dbs_conn_t *c,
                                 apr_pool_t *pool, const char *id_hash,
-                                const char **err)
+                                const char **claim_first, const char **err)
 {
     conn_state_t *state;
     dbs_fail_e fail;
 
+    *claim_first = NULL;
     if (get_state(st, c, &state, err, pool) != APR_SUCCESS) {
         return APR_EGENERAL;
+    }
+    if (state->kind == KIND_PGSQL) {
+        held_session_t held = {dbs_lock_key(id_hash), NULL};
+
+        *claim_first = claim_key(pool, id_hash);
+        APR_ARRAY_PUSH(c->locked, held_session_t) = held;
+        return APR_SUCCESS;
     }
     return lock_session(st, c, pool, state, id_hash, &fail, err);
 }
@@ -865,20 +915,24 @@ apr_status_t dbs_store_insert(const dbs_store_t *st, dbs_conn_t *c,
                               const dbs_record_t *rec, apr_int64_t expires_at,
                               const char **err)
 {
-    const char *values[8];
+    const char *values[9], **row = values, *claim;
 
-    if (lock_new_id(st, c, pool, id_hash, err) != APR_SUCCESS) {
+    if (lock_new_id(st, c, pool, id_hash, &claim, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    values[0] = id_hash;
-    values[1] = rec->user;
-    values[2] = rec->data;
-    values[3] = rec->flash;
-    values[4] = rec->csrf;
-    values[5] = i64(pool, rec->created_at);
-    values[6] = i64(pool, rec->active_at);
-    values[7] = i64(pool, expires_at);
-    return run_query(st, c, pool, STMT_INSERT, values, 8, NULL, err);
+    if (claim) {
+        *row++ = claim;
+    }
+    row[0] = id_hash;
+    row[1] = rec->user;
+    row[2] = rec->data;
+    row[3] = rec->flash;
+    row[4] = rec->csrf;
+    row[5] = i64(pool, rec->created_at);
+    row[6] = i64(pool, rec->active_at);
+    row[7] = i64(pool, expires_at);
+    return run_query(st, c, pool, STMT_INSERT, values, claim ? 9 : 8, NULL,
+                     err);
 }
 
 apr_status_t dbs_store_update(const dbs_store_t *st, dbs_conn_t *c,
@@ -886,21 +940,26 @@ apr_status_t dbs_store_update(const dbs_store_t *st, dbs_conn_t *c,
                               const char *new_hash, const dbs_record_t *rec,
                               apr_int64_t expires_at, const char **err)
 {
-    const char *values[8];
+    const char *values[9], **row = values, *claim = NULL;
+    int new_id = strcmp(old_hash, new_hash) != 0;
 
-    if (strcmp(old_hash, new_hash) != 0 &&
-        lock_new_id(st, c, pool, new_hash, err) != APR_SUCCESS) {
+    if (new_id &&
+        lock_new_id(st, c, pool, new_hash, &claim, err) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    values[0] = new_hash;
-    values[1] = rec->user;
-    values[2] = rec->data;
-    values[3] = rec->flash;
-    values[4] = rec->csrf;
-    values[5] = i64(pool, rec->active_at);
-    values[6] = i64(pool, expires_at);
-    values[7] = old_hash;
-    return run_query(st, c, pool, STMT_UPDATE, values, 8, NULL, err);
+    if (claim) {
+        *row++ = claim;
+    }
+    row[0] = new_hash;
+    row[1] = rec->user;
+    row[2] = rec->data;
+    row[3] = rec->flash;
+    row[4] = rec->csrf;
+    row[5] = i64(pool, rec->active_at);
+    row[6] = i64(pool, expires_at);
+    row[7] = old_hash;
+    return run_query(st, c, pool, new_id ? STMT_UPDATE_NEW_ID : STMT_UPDATE,
+                     values, claim ? 9 : 8, NULL, err);
 }
 
 apr_status_t dbs_store_touch(const dbs_store_t *st, dbs_conn_t *c,
