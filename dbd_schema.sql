@@ -5,8 +5,10 @@
 -- id_hash holds BLAKE2b-256 of the session ID in hex: the ID itself is never
 -- stored, so read access to this table does not let anyone take a session.
 -- Empty strings mean "none" in user_name, flash and csrf_token.
--- session_data is limited by DBSessionMaxSize (default 65536 bytes); on
--- MySQL/MariaDB TEXT holds 65535 bytes: use MEDIUMTEXT there to go beyond.
+-- session_data and flash are limited by DBSessionMaxSize (default 65536
+-- bytes). TEXT holds that on SQLite and PostgreSQL; MySQL/MariaDB's TEXT
+-- stops at 65535 bytes, so the ALTER TABLE at the end, in a comment that
+-- only MySQL and MariaDB execute, makes them MEDIUMTEXT (16 MiB) there.
 CREATE TABLE dbsession (
     id_hash      CHAR(64)     NOT NULL PRIMARY KEY,
     user_name    VARCHAR(255) NOT NULL DEFAULT '',
@@ -19,3 +21,5 @@ CREATE TABLE dbsession (
 );
 CREATE INDEX dbsession_expires_at ON dbsession (expires_at);
 CREATE INDEX dbsession_user_name ON dbsession (user_name);
+/*!40100 ALTER TABLE dbsession MODIFY session_data MEDIUMTEXT NOT NULL,
+                              MODIFY flash MEDIUMTEXT NOT NULL */;

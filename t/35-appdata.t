@@ -9,7 +9,7 @@ use DBSTest;
 
 # A commit fails on a deferred foreign key; InnoDB has none.
 my $deferred = $ENV{DBS_DRIVER} ne 'mysql';
-plan tests => 11 + ($deferred ? 5 : 0);
+plan tests => 14 + ($deferred ? 5 : 0);
 
 sub logged { db_scalar("SELECT count(*) FROM app_log WHERE note = '$_[0]'") }
 
@@ -37,6 +37,15 @@ $res = req(GET => '/dbs-app?note=fourth&status=200&via=subreq', cookie => $cooki
 is $res->code, 200, 'dbsession_set() on a subrequest';
 is seen(req(GET => '/cgi/echo.pl', cookie => $cookie))->{SESSION_note}, 'fourth-sub',
     'stores the value after the subrequest is destroyed';
+
+# The default DBSessionMaxSize (65536 bytes of data) fits the shipped
+# schema on every database (MySQL's TEXT would stop one byte short).
+$res = req(GET => '/dbs-app?note=big&status=200&via=api&size=65536', cookie => $cookie);
+is $res->code, 200, 'a session of exactly DBSessionMaxSize (65536) is stored';
+is length(seen(req(GET => '/cgi/echo.pl', cookie => $cookie))->{SESSION_note} // ''),
+    65536 - length('note='), 'and read back whole';
+is req(GET => '/dbs-app?note=big&status=200&via=api&size=65537', cookie => $cookie)->code,
+    500, 'one byte more is refused';
 
 if ($deferred) {
     my $rows = db_rows();

@@ -5,6 +5,8 @@
  *   /dbs-app?note=NAME&status=200|500&via=acquire|api|subreq[&orphan=1]
  * With via=subreq the session value is set through a subrequest that is
  * destroyed before the response (its pool must not hold the session's data).
+ * With size=N the session value is made as long as fits in N bytes of
+ * stored data ("note=xxx...").
  * With orphan=1 it also writes a row that breaks a deferred foreign key
  * (SQLite, PostgreSQL), so that the commit fails after the handler.
  */
@@ -22,6 +24,7 @@
 #include "http_request.h"
 #include "apr_strings.h"
 #include "apr_lib.h"
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../../mod_dbsession.h"
@@ -83,6 +86,16 @@ static int dbs_app_handler(request_rec *r)
         memset(apr_palloc(r->pool, 8192), 'x', 8192);
         if (rv != APR_SUCCESS) {
             return HTTP_SERVICE_UNAVAILABLE;
+        }
+    }
+    else if (*arg(r, "size")) {
+        apr_size_t n = (apr_size_t)atol(arg(r, "size")) - strlen("note=");
+        char *big = apr_palloc(r->pool, n + 1);
+
+        memset(big, 'x', n);
+        big[n] = '\0';
+        if (session_set(r, "note", big) != APR_SUCCESS) {
+            return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
     else if (session_set(r, "note", note) != APR_SUCCESS) {
