@@ -15,13 +15,16 @@ CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 WARN        := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
                -Wmissing-prototypes -Wno-unused-parameter
-CORE_CFLAGS := $(WARN) -O2 -g -fPIC $(APR_CFLAGS)
+# SANITIZE=-fsanitize=address builds core and module for scripts/asan-httpd.
+SANITIZE    ?=
+CORE_CFLAGS := $(WARN) -O2 -g -fPIC $(SANITIZE) $(APR_CFLAGS)
 
 CORE_SRC    := $(wildcard src/dbs_*.c)
 CORE_LO     := $(CORE_SRC:.c=.lo)
 UNIT_SRC    := $(wildcard t/unit/*.c)
 
-.PHONY: all install test unit demo bench clean valgrind valgrind-httpd asan fuzz
+.PHONY: all install test unit demo bench clean valgrind valgrind-httpd asan \
+        asan-httpd fuzz
 
 all: .libs/mod_dbsession.so
 
@@ -29,7 +32,8 @@ src/%.lo: src/%.c src/*.h
 	$(LIBTOOL) --quiet --mode=compile $(CC) $(CORE_CFLAGS) -c $< -o $@
 
 .libs/mod_dbsession.so: mod_dbsession.c mod_dbsession.h $(CORE_LO)
-	$(APXS) -c -Wc,"$(WARN)" -Wc,-Isrc -o mod_dbsession.la \
+	$(APXS) -c -Wc,"$(WARN) $(SANITIZE)" -Wc,-Isrc $(if $(SANITIZE),-Wl,"$(SANITIZE)") \
+	    -o mod_dbsession.la \
 	    mod_dbsession.c $(CORE_LO) $(SODIUM_LIBS) >/dev/null
 
 install: all
@@ -51,6 +55,11 @@ valgrind: t/unit/run_unit
 # The module inside httpd under valgrind, with part of the suite (SQLite).
 valgrind-httpd:
 	scripts/valgrind-httpd sqlite3
+
+# The module inside httpd with AddressSanitizer, under concurrent traffic
+# and the expired-row cleanup on every request (SQLite).
+asan-httpd:
+	scripts/asan-httpd sqlite3
 
 asan:
 	$(CC) $(WARN) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

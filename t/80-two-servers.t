@@ -46,6 +46,18 @@ CONF
 close $fh;
 system($vars->{httpd}, '-f', "$dir/httpd.conf", '-k', 'start') == 0
     or die "server B did not start: " . `cat $dir/error_log`;
+# Server B goes with the test, whatever happens: its parent by its pid.
+sub stop_server_b {
+    open my $pf, '<', "$dir/httpd.pid" or return;
+    chomp(my $pid = <$pf> // '');
+    return unless $pid =~ /^\d+$/;
+    kill 'TERM', $pid;
+    for (1 .. 100) {
+        last unless kill 0, $pid;
+        sleep 0.1;
+    }
+}
+END { stop_server_b() }
 for (1 .. 50) {
     last if IO::Socket::INET->new("127.0.0.1:$port");
     sleep 0.1;
@@ -79,7 +91,7 @@ is $failed, 0, '100 increments on A and B all answered 200';
 is seen(req(GET => '/cgi/echo.pl', cookie => $counter))->{SESSION_count}, '100',
     'the count is exactly 100';
 
-system($vars->{httpd}, '-f', "$dir/httpd.conf", '-k', 'stop');
+stop_server_b();
 open my $log, '<', "$dir/error_log" or die $!;
 my @errors = grep { /\[dbsession:(error|crit)\]|segfault|exit signal/ } <$log>;
 is scalar(@errors), 0, 'server B logged no error';
