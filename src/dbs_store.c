@@ -22,6 +22,9 @@ typedef enum {
     STMT_CLEANUP,
     STMT_CLAIM,
     STMT_LOAD_NOWAIT,
+    STMT_BEGIN,
+    STMT_COMMIT,
+    STMT_ROLLBACK,
     STMT_COUNT
 } stmt_e;
 
@@ -161,6 +164,13 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
          * commit and then sees the row. */
         st->sql[k][STMT_CLAIM] =
             k == KIND_PGSQL ? "SELECT pg_advisory_xact_lock(%lld)" : NULL;
+        /* SQLite parses the statements of every transaction's ends anew
+         * unless they are prepared (a microsecond per request). */
+        if (k == KIND_SQLITE3) {
+            st->sql[k][STMT_BEGIN] = "BEGIN";
+            st->sql[k][STMT_COMMIT] = "COMMIT";
+            st->sql[k][STMT_ROLLBACK] = "ROLLBACK";
+        }
         /* MySQL, DBSessionLockTimeout 0: InnoDB waits at least a second. */
         st->sql[k][STMT_LOAD_NOWAIT] =
             k == KIND_MYSQL ? apr_psprintf(pool,
@@ -727,6 +737,23 @@ static apr_status_t lock_and_load(const dbs_store_t *st, dbs_conn_t *c,
     return APR_SUCCESS;
 }
 
+/* BEGIN, COMMIT or ROLLBACK: prepared where the store prepared it, else as
+ * a plain statement (also when the prepared one fails: prepared before a
+ * schema change, it never ran; a real failure fails again). */
+static int run_control(const dbs_conn_t *c, apr_pool_t *pool,
+                       const conn_state_t *state, stmt_e which,
+                       const char *sql)
+{
+    int rows;
+
+    if (state && state->stmt[which] &&
+        apr_dbd_pquery(c->driver, pool, c->handle, &rows, state->stmt[which],
+                       0, NULL) == 0) {
+        return 0;
+    }
+    return apr_dbd_query(c->driver, c->handle, &rows, sql);
+}
+
 /* The transaction is driven with plain statements, not
  * apr_dbd_transaction_start/end: apr-util's pgsql driver dereferences a NULL
  * transaction when BEGIN fails on a broken connection (a crash after a
@@ -774,7 +801,7 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, dbs_conn_t *c,
 {
     conn_state_t *state;
     const char *ignored;
-    int rv, rows;
+    int rv;
 
     *fail = DBS_FAIL_DATABASE;
     if (found) {
@@ -785,11 +812,13 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, dbs_conn_t *c,
     c->in_txn = c->writing = 0;
     c->locked = apr_array_make(pool, 2, sizeof(held_session_t));
     c->writer = NULL;
+    c->statements = NULL;
     if (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
         set_lock_timeout(c, pool, state, lock_timeout, err) != APR_SUCCESS) {
         forget_statements(st, c);
         return APR_EGENERAL;
     }
+    c->statements = state;
     if (id_hash && state->kind == KIND_PGSQL) {
         return begin_pgsql_with_load(st, c, pool, state, id_hash, rec, found,
                                      fail, err);
@@ -803,7 +832,7 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, dbs_conn_t *c,
         release_locks(c);
         return APR_EGENERAL;
     }
-    rv = apr_dbd_query(c->driver, c->handle, &rows, begin_sql[state->kind]);
+    rv = run_control(c, pool, state, STMT_BEGIN, begin_sql[state->kind]);
     if (rv != 0) {
         *err = db_error(pool, c, rv, "beginning the transaction");
         forget_statements(st, c);
@@ -845,8 +874,9 @@ apr_status_t dbs_store_end(dbs_conn_t *c, apr_pool_t *pool, int commit,
         return APR_EGENERAL;
     }
     if (c->in_txn) {
-        rv = apr_dbd_query(c->driver, c->handle, &rows,
-                           commit ? "COMMIT" : "ROLLBACK");
+        rv = run_control(c, pool, c->statements,
+                         commit ? STMT_COMMIT : STMT_ROLLBACK,
+                         commit ? "COMMIT" : "ROLLBACK");
         if (rv != 0) {
             *err = db_error(pool, c, rv, commit ? "commit" : "rollback");
             status = APR_EGENERAL;

@@ -30,6 +30,7 @@ typedef struct {
     int in_txn;
     int writing; /* SQLite: this transaction holds the database write lock */
     unsigned long server_thread; /* MySQL: the connection's id at BEGIN */
+    void *statements; /* the store's prepared statements, for the end */
     struct dbs_lock_t *writer;
     apr_array_header_t *locked; /* of held_session_t, see dbs_store.c */
 } dbs_conn_t;
