@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 4 + 28;
+plan tests => 4 + 28 + 7;
 
 # --- exact attributes, secure by default ---
 my $res = req(GET => '/cgi-defaults/echo.pl?set=a%3D1');
@@ -73,6 +73,47 @@ like $line, qr/rejected 8 cookies that did not open/,
 $res = req(GET => '/cgi/echo.pl',
            headers => [Cookie => join('; ', ("session=$valid") x 30)]);
 is seen($res)->{SESSION_secret}, 'yes', '30 copies of the valid cookie open it once';
+
+# One spelling per seal: a byte outside base64url (libsodium 1.0.18 would
+# read 0xFF as '_') makes the cookie one that does not open.
+{
+    my $one_underscore;
+    for (1 .. 50) {
+        my $c = new_session('/cgi', 'secret%3Dyes');
+        if ($c =~ /_/) { $one_underscore = $c; last }
+    }
+    (my $high = $one_underscore) =~ s/_/\xff/g;
+    is seen(req(GET => '/cgi/echo.pl', cookie => $high))->{DBSESSION_NEW}, '1',
+        'a cookie with 0xFF for "_" does not open the session';
+}
+
+# --- the CSRF token does not survive a login nor Regenerate ---
+{
+    my $planted = new_session('/cgi', 'cart%3D1');
+    my $before = seen(req(GET => '/cgi/echo.pl', cookie => $planted))->{DBSESSION_CSRF};
+    $res = req(GET => '/cgi/echo.pl?user=victim', cookie => $planted);
+    my $after_login = session_cookie($res);
+    my $token = seen(req(GET => '/cgi/echo.pl', cookie => $after_login))->{DBSESSION_CSRF};
+    ok $before && $token && $token ne $before, 'a login replaces the CSRF token';
+    $res = req(GET => '/cgi/echo.pl?regenerate=1', cookie => $after_login);
+    my $regen_token = seen(req(GET => '/cgi/echo.pl', cookie => session_cookie($res)))
+        ->{DBSESSION_CSRF};
+    ok $regen_token && $regen_token ne $token, 'Regenerate replaces it too';
+}
+
+# --- user names: UTF-8, no control characters, at most 255 bytes ---
+{
+    my $s = new_session('/cgi', 'u%3D1');
+    my $rows = db_rows();
+    is req(GET => '/cgi/echo.pl?user=eve%250D%250ASet-Cookie%253A%2520x', cookie => $s)->code,
+        500, 'a user name with CR LF is a malformed write: 500';
+    is req(GET => '/cgi/echo.pl?user=' . ('a' x 256), cookie => $s)->code, 500,
+        'a user name of 256 bytes too';
+    is req(GET => '/cgi/echo.pl?user=%25FF%25FE', cookie => $s)->code, 500,
+        'and one that is not UTF-8';
+    ok !exists seen(req(GET => '/cgi/echo.pl', cookie => $s))->{DBSESSION_USER}
+        && db_rows() == $rows, 'nothing was stored';
+}
 
 # --- fixation: Regenerate and a change of user kill the old ID ---
 $res = req(GET => '/cgi/echo.pl?regenerate=1', cookie => $valid);
