@@ -17,6 +17,8 @@ WARN        := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
                -Wmissing-prototypes -Wno-unused-parameter
 # SANITIZE=-fsanitize=address builds core and module for scripts/asan-httpd.
 SANITIZE    ?=
+comma       := ,
+SANITIZE_LD := $(if $(SANITIZE),-Wl$(comma)$(SANITIZE))
 CORE_CFLAGS := $(WARN) -O2 -g -fPIC $(SANITIZE) $(APR_CFLAGS)
 
 CORE_SRC    := $(wildcard src/dbs_*.c)
@@ -31,10 +33,13 @@ all: .libs/mod_dbsession.so
 src/%.lo: src/%.c src/*.h
 	$(LIBTOOL) --quiet --mode=compile $(CC) $(CORE_CFLAGS) -c $< -o $@
 
-.libs/mod_dbsession.so: mod_dbsession.c mod_dbsession.h $(CORE_LO)
-	$(APXS) -c -Wc,"$(WARN) $(SANITIZE)" -Wc,-Isrc $(if $(SANITIZE),-Wl,"$(SANITIZE)") \
+GLUE_SRC    := mod_dbsession.c mod_dbsession_config.c
+
+.libs/mod_dbsession.so: $(GLUE_SRC) mod_dbsession.h mod_dbsession_private.h \
+                        $(CORE_LO)
+	$(APXS) -c -Wc,"$(WARN) $(SANITIZE)" -Wc,-Isrc $(SANITIZE_LD) \
 	    -o mod_dbsession.la \
-	    mod_dbsession.c $(CORE_LO) $(SODIUM_LIBS) >/dev/null
+	    $(GLUE_SRC) $(CORE_LO) $(SODIUM_LIBS) >/dev/null
 
 install: all
 	$(APXS) -i -n dbsession mod_dbsession.la

@@ -27,7 +27,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-
 #define MAGIC            0x44425331u /* "DBS1" */
 #define VERSION          1u
 #define PROBES           32
@@ -221,8 +220,8 @@ static apr_status_t map_table(const char *path, shared_t **out,
         close(fd);
         return APR_EGENERAL;
     }
-    shm = mmap(NULL, sizeof(shared_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-               0);
+    shm =
+        mmap(NULL, sizeof(shared_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (shm == MAP_FAILED) {
         *err = strerror(errno);
         close(fd);

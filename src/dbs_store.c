@@ -45,8 +45,8 @@ typedef struct {
     apr_dbd_prepared_t *stmt[STMT_COUNT];
     const char *label[STMT_COUNT]; /* PostgreSQL: the server-side names */
     kind_e kind;
-    apr_int64_t lock_timeout; /* as last set on the connection, -1 unknown */
-    dbs_locktable_t *locks;   /* SQLite: the table beside the database */
+    apr_int64_t lock_timeout;    /* as last set on the connection, -1 unknown */
+    dbs_locktable_t *locks;      /* SQLite: the table beside the database */
     unsigned long server_thread; /* MySQL: the connection they belong to */
 } conn_state_t;
 
@@ -55,7 +55,8 @@ typedef struct {
 /* PostgreSQL: take the advisory lock of a new ID before the statement that
  * follows writes it. Passed as an argument of apr_psprintf, not as format. */
 #define PG_CLAIM_CTE                                                           \
-    "WITH claimed AS (SELECT 1 FROM (SELECT pg_advisory_xact_lock(%lld)) AS l) "
+    "WITH claimed AS (SELECT 1 FROM (SELECT pg_advisory_xact_lock(%lld)) AS "  \
+    "l) "
 /* The advisory lock key of a session: the first 60 bits of its id_hash, as
  * claim_key() computes them in C. */
 #define CLAIM_KEY_SQL "('x' || substr(id_hash, 1, 15))::bit(60)::bigint"
@@ -128,13 +129,14 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
             table);
         st->sql[k][STMT_UPDATE_NEW_ID] =
             k == KIND_PGSQL
-                ? apr_psprintf(pool,
-                               "%sUPDATE %s SET id_hash = %%s, user_name = %%s, "
-                               "session_data = %%s, flash = %%s, "
-                               "csrf_token = %%s, active_at = %%lld, "
-                               "expires_at = %%lld FROM claimed "
-                               "WHERE id_hash = %%s",
-                               PG_CLAIM_CTE, table)
+                ? apr_psprintf(
+                      pool,
+                      "%sUPDATE %s SET id_hash = %%s, user_name = %%s, "
+                      "session_data = %%s, flash = %%s, "
+                      "csrf_token = %%s, active_at = %%lld, "
+                      "expires_at = %%lld FROM claimed "
+                      "WHERE id_hash = %%s",
+                      PG_CLAIM_CTE, table)
                 : st->sql[k][STMT_UPDATE];
         st->sql[k][STMT_TOUCH] =
             apr_psprintf(pool,
@@ -435,9 +437,8 @@ static apr_status_t begin_sqlite_write(dbs_conn_t *c, apr_pool_t *pool,
     }
     /* Another module wrote on the connection already: SQLite gave it the
      * write lock, which the transaction keeps. */
-    if (txn_state &&
-        txn_state(apr_dbd_native_handle(c->driver, c->handle), NULL) ==
-            SQLITE_TXN_WRITE) {
+    if (txn_state && txn_state(apr_dbd_native_handle(c->driver, c->handle),
+                               NULL) == SQLITE_TXN_WRITE) {
         c->writing = 1;
         return APR_SUCCESS;
     }
@@ -497,8 +498,8 @@ apr_status_t dbs_store_begin_write(const dbs_store_t *st, dbs_conn_t *c,
 /* MySQL: whether the transaction still runs on the connection it began on
  * (after a silent reconnect, statements would run outside it, one by one). */
 static apr_status_t same_mysql_connection(const dbs_conn_t *c,
-                                          conn_state_t *state,
-                                          apr_pool_t *pool, const char **err)
+                                          conn_state_t *state, apr_pool_t *pool,
+                                          const char **err)
 {
     if (state->kind == KIND_MYSQL && c->in_txn &&
         mysql_server_thread(c) != c->server_thread) {
@@ -683,11 +684,10 @@ static apr_status_t select_row(const dbs_store_t *st, dbs_conn_t *c,
     *found = 0;
     *fail = DBS_FAIL_DATABASE;
     values[0] = id_hash;
-    rv = inline_sql
-             ? apr_dbd_select(c->driver, pool, c->handle, &res, inline_sql,
-                              BUFFERED)
-             : apr_dbd_pselect(c->driver, pool, c->handle, &res,
-                               state->stmt[load], BUFFERED, 1, values);
+    rv = inline_sql ? apr_dbd_select(c->driver, pool, c->handle, &res,
+                                     inline_sql, BUFFERED)
+                    : apr_dbd_pselect(c->driver, pool, c->handle, &res,
+                                      state->stmt[load], BUFFERED, 1, values);
     if (rv != 0) {
         *err = db_error(pool, c, rv, "loading the session");
         if (state->kind != KIND_SQLITE3 && lock_wait_ran_out(c, start, *err)) {
@@ -741,14 +741,13 @@ static apr_status_t lock_and_load(const dbs_store_t *st, dbs_conn_t *c,
  * a plain statement (also when the prepared one fails: prepared before a
  * schema change, it never ran; a real failure fails again). */
 static int run_control(const dbs_conn_t *c, apr_pool_t *pool,
-                       const conn_state_t *state, stmt_e which,
-                       const char *sql)
+                       const conn_state_t *state, stmt_e which, const char *sql)
 {
     int rows;
 
     if (state && state->stmt[which] &&
-        apr_dbd_pquery(c->driver, pool, c->handle, &rows, state->stmt[which],
-                       0, NULL) == 0) {
+        apr_dbd_pquery(c->driver, pool, c->handle, &rows, state->stmt[which], 0,
+                       NULL) == 0) {
         return 0;
     }
     return apr_dbd_query(c->driver, c->handle, &rows, sql);
@@ -765,8 +764,7 @@ static const char *const begin_sql[KIND_COUNT] = {"BEGIN", "BEGIN",
                                                   "START TRANSACTION"};
 
 static apr_status_t begin_pgsql_with_load(const dbs_store_t *st, dbs_conn_t *c,
-                                          apr_pool_t *pool,
-                                          conn_state_t *state,
+                                          apr_pool_t *pool, conn_state_t *state,
                                           const char *id_hash,
                                           dbs_record_t *rec, int *found,
                                           dbs_fail_e *fail, const char **err)
@@ -776,10 +774,10 @@ static apr_status_t begin_pgsql_with_load(const dbs_store_t *st, dbs_conn_t *c,
      * id_hash is our own hex digest: safe to quote inline. The lock comes
      * before the SELECT, whose snapshot then sees the last holder's commit
      * (READ COMMITTED takes one per statement). */
-    const char *sql = apr_pstrcat(
-        pool, "BEGIN; EXECUTE ", state->label[STMT_CLAIM], "(",
-        claim_key(pool, id_hash), "); EXECUTE ", state->label[STMT_LOAD], "('",
-        id_hash, "')", NULL);
+    const char *sql =
+        apr_pstrcat(pool, "BEGIN; EXECUTE ", state->label[STMT_CLAIM], "(",
+                    claim_key(pool, id_hash), "); EXECUTE ",
+                    state->label[STMT_LOAD], "('", id_hash, "')", NULL);
     const char *ignored;
 
     held_session_t held = {dbs_lock_key(id_hash), NULL};

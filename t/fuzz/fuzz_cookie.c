@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (cipher = DBS_CIPHER_XCHACHA20POLY1305; cipher <= DBS_CIPHER_AES256GCM;
          cipher++) {
         if (!dbs_cipher_available((dbs_cipher_e)cipher) ||
-            dbs_cookie_open(ring, (dbs_cipher_e)cipher, value, "session",
-                            id) != APR_SUCCESS) {
+            dbs_cookie_open(ring, (dbs_cipher_e)cipher, value, "session", id) !=
+                APR_SUCCESS) {
             continue;
         }
         if (value[strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"

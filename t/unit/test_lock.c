@@ -186,8 +186,10 @@ END_TEST
 
 START_TEST(key_of_hash)
 {
-    ck_assert(dbs_lock_key("00000000000000ff" "aa") == 0xff);
-    ck_assert(dbs_lock_key("0000000000000000" "ff") == 1);
+    ck_assert(dbs_lock_key("00000000000000ff"
+                           "aa") == 0xff);
+    ck_assert(dbs_lock_key("0000000000000000"
+                           "ff") == 1);
     ck_assert(dbs_lock_key("ffffffffffffffff") == UINT64_C(0xffffffffffffffff));
 }
 END_TEST

@@ -281,10 +281,11 @@ START_TEST(bad_user_names_are_refused)
                                        writes(DBS_OP_USER, long_name), 65536,
                                        &err),
                      APR_SUCCESS);
-    ck_assert_int_eq(dbs_session_apply(&s, unit_pool,
-                                       writes(DBS_OP_USER, "J%C3%BCrgen%20%E2%9C%93"),
-                                       65536, &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        dbs_session_apply(&s, unit_pool,
+                          writes(DBS_OP_USER, "J%C3%BCrgen%20%E2%9C%93"), 65536,
+                          &err),
+        APR_SUCCESS);
     ck_assert_str_eq(s.user, "J\xc3\xbcrgen \xe2\x9c\x93");
 }
 END_TEST

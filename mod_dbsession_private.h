@@ -1,0 +1,71 @@
+/*
+ * What the two halves of the glue share: mod_dbsession_config.c (directives,
+ * startup checks) and mod_dbsession.c (the request's life cycle). Not
+ * installed: other modules use mod_dbsession.h.
+ */
+#ifndef MOD_DBSESSION_PRIVATE_H
+#define MOD_DBSESSION_PRIVATE_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "apr_dbd.h"
+#include "apr_optional.h"
+#include "mod_dbd.h"
+
+#include "dbs_config.h"
+#include "dbs_store.h"
+
+extern module AP_MODULE_DECLARE_DATA dbsession_module;
+
+/* Seconds a client is told to wait after a 503. */
+#define DBSESSION_RETRY_AFTER "1"
+
+typedef struct {
+    dbs_server_config_t core;
+    /* Directory configs that this server's sections set, for the checks. */
+    apr_array_header_t *scopes;
+    const char *enabled_at; /* first "DBSession On" of this server */
+    /* Made in post_config from the merged, resolved config. */
+    dbs_server_config_t resolved;
+    dbs_store_t *store;
+} server_conf_t;
+
+typedef APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) dbd_acquire_fn;
+typedef APR_OPTIONAL_FN_TYPE(ap_dbd_open) dbd_open_fn;
+typedef APR_OPTIONAL_FN_TYPE(ap_dbd_close) dbd_close_fn;
+/* Shared by the glue's files only: httpd loads modules with RTLD_GLOBAL. */
+#define DBSESSION_INTERNAL __attribute__((visibility("hidden")))
+
+/* mod_dbd's optional functions and module record, found at check_config
+ * (NULL without mod_dbd). */
+typedef struct {
+    dbd_acquire_fn *acquire;
+    dbd_open_fn *open;
+    dbd_close_fn *close;
+    module *module;
+} mod_dbd_t;
+extern mod_dbd_t dbsession_mod_dbd DBSESSION_INTERNAL;
+
+/* Configuration (mod_dbsession_config.c). */
+DBSESSION_INTERNAL void *dbsession_create_server_conf(apr_pool_t *pool,
+                                                      server_rec *s);
+DBSESSION_INTERNAL void *dbsession_merge_server_conf(apr_pool_t *pool,
+                                                     void *basev, void *addv);
+DBSESSION_INTERNAL void *dbsession_create_dir_conf(apr_pool_t *pool, char *dir);
+DBSESSION_INTERNAL void *dbsession_merge_dir_conf(apr_pool_t *pool, void *base,
+                                                  void *add);
+extern const command_rec dbsession_cmds[] DBSESSION_INTERNAL;
+
+/* check_config: cross-directive checks, so that "apachectl -t" reports
+ * them; post_config: resolve each server's configuration, make its store. */
+DBSESSION_INTERNAL int dbsession_check_config(apr_pool_t *pconf,
+                                              apr_pool_t *plog,
+                                              apr_pool_t *ptemp,
+                                              server_rec *main_server);
+DBSESSION_INTERNAL int dbsession_post_config(apr_pool_t *pconf,
+                                             apr_pool_t *plog,
+                                             apr_pool_t *ptemp,
+                                             server_rec *main_server);
+
+#endif
