@@ -638,6 +638,12 @@ static int save_session(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
                       "DBS032: storing the session failed: %s: 503", err);
         return HTTP_SERVICE_UNAVAILABLE;
     }
+    if (rs->session.revoked > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "DBS070: logged the user out of %d other session%s "
+                      "(X-DBSession-Revoke-Others)",
+                      rs->session.revoked, rs->session.revoked == 1 ? "" : "s");
+    }
     send_cookie(r, rs, cookie);
     return OK;
 }
@@ -915,6 +921,11 @@ static apr_status_t dbsession_invalidate(request_rec *r)
     return api_write(r, DBS_OP_INVALIDATE, "1");
 }
 
+static apr_status_t dbsession_revoke_others(request_rec *r)
+{
+    return api_write(r, DBS_OP_REVOKE_OTHERS, "1");
+}
+
 /* On SQLite this takes the database write lock now, so that the caller's
  * writes join the transaction without SQLite's busy polling. */
 static ap_dbd_t *dbsession_dbd(request_rec *r)
@@ -962,6 +973,7 @@ static void dbsession_register_hooks(apr_pool_t *pool)
     APR_REGISTER_OPTIONAL_FN(dbsession_set_user);
     APR_REGISTER_OPTIONAL_FN(dbsession_regenerate);
     APR_REGISTER_OPTIONAL_FN(dbsession_invalidate);
+    APR_REGISTER_OPTIONAL_FN(dbsession_revoke_others);
     APR_REGISTER_OPTIONAL_FN(dbsession_dbd);
 }
 

@@ -46,6 +46,13 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, dbsession_regenerate, (request_rec * r));
  * same request start a fresh session. */
 APR_DECLARE_OPTIONAL_FN(apr_status_t, dbsession_invalidate, (request_rec * r));
 
+/* Delete every other session of this session's user ("log out everywhere
+ * else", after a password change), in this request's transaction: rolled
+ * back with it. Applied after a change of user or a new ID in the same
+ * request, so the current session is kept under its new ID. */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, dbsession_revoke_others,
+                        (request_rec * r));
+
 /* The request's mod_dbd connection, inside the session's transaction: what
  * a module writes through it commits or rolls back with the session. It is
  * the connection ap_dbd_acquire(r) returns; never close it. */

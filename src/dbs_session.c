@@ -7,9 +7,10 @@
 #include <apr_strings.h>
 
 const char *const dbs_op_headers[DBS_OP_COUNT] = {
-    "X-DBSession-Invalidate", "X-DBSession-Clear", "X-DBSession-Unset",
-    "X-DBSession-Set",        "X-DBSession-User",  "X-DBSession-Regenerate",
-    "X-DBSession-Flash",
+    "X-DBSession-Invalidate",    "X-DBSession-Clear",
+    "X-DBSession-Unset",         "X-DBSession-Set",
+    "X-DBSession-User",          "X-DBSession-Regenerate",
+    "X-DBSession-Revoke-Others", "X-DBSession-Flash",
 };
 
 void dbs_session_init(dbs_session_t *s, apr_pool_t *pool)
@@ -187,7 +188,7 @@ static apr_array_header_t *all_items(apr_pool_t *pool,
     return items;
 }
 
-/* Invalidate, Clear and Regenerate take "1". */
+/* Invalidate, Clear, Regenerate and Revoke-Others take "1". */
 static const char *check_switch(apr_pool_t *pool, dbs_op_e op,
                                 const apr_array_header_t *values)
 {
@@ -313,6 +314,13 @@ static const char *apply_all(dbs_session_t *s, apr_pool_t *pool,
             s->changed = 1;
         }
     }
+    v = w->values[DBS_OP_REVOKE_OTHERS];
+    if (v->nelts) {
+        if ((err = check_switch(pool, DBS_OP_REVOKE_OTHERS, v))) {
+            return err;
+        }
+        s->revoke_others = 1;
+    }
     v = w->values[DBS_OP_FLASH];
     if (v->nelts) {
         if ((err = append_flash(pool, s, v))) {
@@ -364,11 +372,12 @@ static void fill_record(const dbs_session_t *s, apr_pool_t *pool,
     rec->active_at = s->active_at;
 }
 
-apr_status_t dbs_session_save(dbs_session_t *s, const dbs_store_t *st,
-                              dbs_conn_t *c, apr_pool_t *pool,
-                              const dbs_policy_t *p, apr_int64_t now,
-                              apr_int64_t cookie_max_age,
-                              dbs_cookie_action_e *cookie, const char **err)
+static apr_status_t store_changes(dbs_session_t *s, const dbs_store_t *st,
+                                  dbs_conn_t *c, apr_pool_t *pool,
+                                  const dbs_policy_t *p, apr_int64_t now,
+                                  apr_int64_t cookie_max_age,
+                                  dbs_cookie_action_e *cookie,
+                                  const char **err)
 {
     dbs_record_t rec;
     char old_hash[DBS_HASH_HEX_CHARS + 1];
@@ -430,6 +439,28 @@ apr_status_t dbs_session_save(dbs_session_t *s, const dbs_store_t *st,
             return APR_EGENERAL;
         }
         *cookie = cookie_max_age > 0 ? DBS_COOKIE_SET : DBS_COOKIE_NONE;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t dbs_session_save(dbs_session_t *s, const dbs_store_t *st,
+                              dbs_conn_t *c, apr_pool_t *pool,
+                              const dbs_policy_t *p, apr_int64_t now,
+                              apr_int64_t cookie_max_age,
+                              dbs_cookie_action_e *cookie, const char **err)
+{
+    if (store_changes(s, st, c, pool, p, now, cookie_max_age, cookie, err) !=
+        APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    /* "Log out everywhere else": after any rotation, so the session keeps
+     * its new ID. Without a user there is nobody to log out. */
+    if (s->revoke_others && s->loaded && *s->user) {
+        if (dbs_store_revoke_others(st, c, pool, s->user, s->id_hash,
+                                    &s->revoked, err) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        s->revoke_others = 0;
     }
     return APR_SUCCESS;
 }

@@ -21,6 +21,7 @@ typedef enum {
     DBS_OP_SET,
     DBS_OP_USER,
     DBS_OP_REGENERATE,
+    DBS_OP_REVOKE_OTHERS,
     DBS_OP_FLASH,
     DBS_OP_COUNT
 } dbs_op_e;
@@ -53,6 +54,8 @@ typedef struct {
     int changed; /* data, user or flash */
     int rotate;  /* a new ID: Regenerate or a change of user */
     int deleted; /* Invalidate: the loaded row goes */
+    int revoke_others; /* the user's other sessions go */
+    int revoked;       /* how many did, once saved */
 } dbs_session_t;
 
 void dbs_session_init(dbs_session_t *s, apr_pool_t *pool);
@@ -99,7 +102,8 @@ apr_status_t dbs_session_apply(dbs_session_t *s, apr_pool_t *pool,
                                const char **err);
 
 /* Store what the request changed (inside the caller's transaction) and say
- * what the cookie should do. With a cookie Max-Age, every write that extends
+ * what the cookie should do. Revoke-Others deletes the user's other
+ * sessions in the same transaction (s->revoked counts them). With a cookie Max-Age, every write that extends
  * the idle expiry also re-sends the cookie so that both move together. */
 apr_status_t dbs_session_save(dbs_session_t *s, const dbs_store_t *st,
                               dbs_conn_t *c, apr_pool_t *pool,

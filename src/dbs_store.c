@@ -22,6 +22,7 @@ typedef enum {
     STMT_CLEANUP,
     STMT_CLAIM,
     STMT_LOAD_NOWAIT,
+    STMT_REVOKE_OTHERS,
     STMT_BEGIN,
     STMT_COMMIT,
     STMT_ROLLBACK,
@@ -145,6 +146,9 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
                          table);
         st->sql[k][STMT_DELETE] =
             apr_psprintf(pool, "DELETE FROM %s WHERE id_hash = %%s", table);
+        st->sql[k][STMT_REVOKE_OTHERS] = apr_psprintf(
+            pool, "DELETE FROM %s WHERE user_name = %%s AND id_hash <> %%s",
+            table);
         /* Bounded batches keep every cleanup lock short. */
         st->sql[k][STMT_CLEANUP] =
             k == KIND_MYSQL
@@ -1011,6 +1015,18 @@ apr_status_t dbs_store_delete(const dbs_store_t *st, dbs_conn_t *c,
 
     values[0] = id_hash;
     return run_query(st, c, pool, STMT_DELETE, values, 1, NULL, err);
+}
+
+apr_status_t dbs_store_revoke_others(const dbs_store_t *st, dbs_conn_t *c,
+                                     apr_pool_t *pool, const char *user,
+                                     const char *keep_hash, int *deleted,
+                                     const char **err)
+{
+    const char *values[2];
+
+    values[0] = user;
+    values[1] = keep_hash;
+    return run_query(st, c, pool, STMT_REVOKE_OTHERS, values, 2, deleted, err);
 }
 
 apr_status_t dbs_store_cleanup(const dbs_store_t *st, dbs_conn_t *c,

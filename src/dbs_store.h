@@ -119,6 +119,12 @@ apr_status_t dbs_store_touch(const dbs_store_t *st, dbs_conn_t *c,
 apr_status_t dbs_store_delete(const dbs_store_t *st, dbs_conn_t *c,
                               apr_pool_t *pool, const char *id_hash,
                               const char **err);
+/* Delete every session of user but keep_hash (log out everywhere else);
+ * *deleted says how many. */
+apr_status_t dbs_store_revoke_others(const dbs_store_t *st, dbs_conn_t *c,
+                                     apr_pool_t *pool, const char *user,
+                                     const char *keep_hash, int *deleted,
+                                     const char **err);
 /* Delete at most `limit` rows expired before now, inside the caller's
  * transaction; *deleted says how many. */
 apr_status_t dbs_store_cleanup(const dbs_store_t *st, dbs_conn_t *c,

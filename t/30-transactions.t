@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 24;
+plan tests => 29;
 
 my $cookie = new_session('/cgi', 'n%3D1');
 sub n_of { seen(req(GET => '/cgi/echo.pl', cookie => $_[0]))->{SESSION_n} }
@@ -66,3 +66,23 @@ is $res->code, 200, 'a write under the limit is fine';
 open my $log, '<', 't/logs/error_log' or die $!;
 my @why = grep { /DBS040/ } <$log>;
 ok scalar(@why) >= 6, 'each refused write is logged';
+
+# X-DBSession-Revoke-Others: the user's other sessions are logged out in
+# the same transaction (rolled back with it), this one and other users'
+# are kept.
+{
+    my @alice = map { session_cookie(req(GET => '/cgi/echo.pl?user=alice-rv')) } 1 .. 3;
+    my $bob = session_cookie(req(GET => '/cgi/echo.pl?user=bob-rv'));
+    my $res = req(GET => '/cgi/echo.pl?revoke_others=1&status=500', cookie => $alice[0]);
+    is $res->code, 500, 'Revoke-Others in a failing request';
+    is scalar(grep { (seen(req(GET => '/cgi/echo.pl', cookie => $_))->{DBSESSION_USER} // '')
+                     eq 'alice-rv' } @alice), 3, 'rolls back: all three sessions live';
+    $res = req(GET => '/cgi/echo.pl?revoke_others=1', cookie => $alice[0]);
+    is $res->code, 200, 'Revoke-Others';
+    ok !exists $res->headers->{'x-dbsession-revoke-others'}, 'the header never reaches the client';
+    my @live = grep { (seen(req(GET => '/cgi/echo.pl', cookie => $_))->{DBSESSION_USER} // '')
+                      eq 'alice-rv' } @alice;
+    ok @live == 1 && $live[0] eq $alice[0]
+        && seen(req(GET => '/cgi/echo.pl', cookie => $bob))->{DBSESSION_USER} eq 'bob-rv',
+        'logs out the other two, keeps this one and the other user';
+}

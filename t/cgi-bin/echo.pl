@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # Test CGI: writes back what the query asks, then prints the session it saw.
-#   set=a%3D1  unset=a  clear=1  user=u  regenerate=1  invalidate=1
+#   set=a%3D1  unset=a  clear=1  user=u  regenerate=1  invalidate=1  revoke_others=1
 #   flash=msg  status=NNN  location=/path  header=Name%3A%20value  sleep=S
 use strict;
 use warnings;
@@ -13,7 +13,8 @@ for my $pair (split /&/, $ENV{QUERY_STRING} // '') {
     $value =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge;
     my %header_of = (set => 'Set', unset => 'Unset', clear => 'Clear',
                      user => 'User', regenerate => 'Regenerate',
-                     invalidate => 'Invalidate', flash => 'Flash');
+                     invalidate => 'Invalidate', flash => 'Flash',
+                     revoke_others => 'Revoke-Others');
     if ($header_of{$name}) { push @headers, "X-DBSession-$header_of{$name}: $value" }
     elsif ($name eq 'status')   { $status = $value }
     elsif ($name eq 'location') { push @headers, "Location: $value" }

@@ -290,6 +290,62 @@ START_TEST(bad_user_names_are_refused)
 }
 END_TEST
 
+/* Revoke-Others deletes the user's other sessions, keeps this one (under
+ * its new ID when it rotated), and leaves other users alone. */
+START_TEST(revoke_others)
+{
+    dbs_session_t s;
+    const char *err;
+    unsigned char mine[DBS_ID_BYTES], other[DBS_ID_BYTES],
+        stranger[DBS_ID_BYTES];
+    unsigned char *ids[3] = {mine, other, stranger};
+    const char *users[3] = {"alice", "alice", "bob"};
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        load(&s, NULL, 1000);
+        dbs_session_apply(&s, unit_pool, writes(DBS_OP_USER, users[i]), 65536,
+                          &err);
+        save(&s, 1000);
+        memcpy(ids[i], s.id, DBS_ID_BYTES);
+    }
+    ck_assert_int_eq(rows(), 3);
+
+    /* Without a user there is nobody to log out. */
+    load(&s, NULL, 1001);
+    dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=1"), 65536, &err);
+    ck_assert_int_eq(dbs_session_apply(&s, unit_pool,
+                                       writes(DBS_OP_REVOKE_OTHERS, "1"),
+                                       65536, &err),
+                     APR_SUCCESS);
+    save(&s, 1001);
+    ck_assert_int_eq(rows(), 4);
+
+    load(&s, mine, 1002);
+    {
+        dbs_writes_t *w = writes(DBS_OP_REVOKE_OTHERS, "1");
+
+        add(w, DBS_OP_REGENERATE, "1");
+        ck_assert_int_eq(dbs_session_apply(&s, unit_pool, w, 65536, &err),
+                         APR_SUCCESS);
+    }
+    save(&s, 1002);
+    ck_assert_int_eq(s.revoked, 1);
+    ck_assert_int_eq(rows(), 3);
+    memcpy(mine, s.id, DBS_ID_BYTES);
+    load(&s, other, 1003);
+    ck_assert(!s.loaded);
+    load(&s, stranger, 1003);
+    ck_assert(s.loaded);
+    load(&s, mine, 1003);
+    ck_assert(s.loaded);
+    ck_assert_int_ne(dbs_session_apply(&s, unit_pool,
+                                       writes(DBS_OP_REVOKE_OTHERS, "yes"),
+                                       65536, &err),
+                     APR_SUCCESS);
+}
+END_TEST
+
 START_TEST(invalidate)
 {
     dbs_session_t s;
@@ -405,6 +461,7 @@ Suite *session_suite(void)
     tcase_add_test(tc, max_size);
     tcase_add_test(tc, user_change_and_regenerate_rotate);
     tcase_add_test(tc, invalidate);
+    tcase_add_test(tc, revoke_others);
     tcase_add_test(tc, bad_user_names_are_refused);
     tcase_add_test(tc, flash_is_consumed);
     tcase_add_test(tc, open_takes_the_first_live_id);
