@@ -14,7 +14,8 @@
  *                    filter's end; the expired-row cleanup
  *
  * Everything that needs no httpd (crypto, encoding, policy, SQL) is in src/.
- * The contract is SPEC.md; the README documents it for users.
+ * The README documents the contract (directives, variables, headers,
+ * guarantees) for users.
  */
 #include "httpd.h"
 #include "http_config.h"

@@ -1,7 +1,7 @@
 /*
  * dbs_crypto: session IDs, their stored hash, and the sealed cookie.
  *
- * httpd-free. The cookie format is part of the contract (SPEC "Security"):
+ * httpd-free. The cookie format is part of the contract (README "The cookie"):
  *   base64url-nopad( key_id[4] || nonce || AEAD(session_id[32]) || tag[16] )
  *   key_id = first 4 bytes of BLAKE2b-256(key); AD = key_id || cookie name.
  */

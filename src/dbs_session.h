@@ -3,7 +3,7 @@
  * a response asks for, and what to store and which cookie to send.
  *
  * httpd-free: the glue hands in the header values and a database connection;
- * this file decides (SPEC "How a handler writes", "Guarantees" 7).
+ * this file decides (README "Writing: response headers", Guarantee 7).
  */
 #ifndef DBS_SESSION_H
 #define DBS_SESSION_H
@@ -12,7 +12,7 @@
 #include "dbs_policy.h"
 #include "dbs_store.h"
 
-/* Write-back operations of one response, in the SPEC's order of application.
+/* Write-back operations of one response, in their order of application.
  * Each array holds the raw header values (char *), possibly several. */
 typedef enum {
     DBS_OP_INVALIDATE = 0,

@@ -1,4 +1,4 @@
-/* dbs_session: write-back operations in SPEC order, all-or-nothing, and
+/* dbs_session: write-back operations in their documented order, all-or-nothing, and
  * what gets stored and which cookie is sent, on a real SQLite. */
 #include "unit.h"
 #include "sqlite_fixture.h"
