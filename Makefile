@@ -96,7 +96,7 @@ test:
 demo:
 	scripts/demo
 
-# Throughput of mod_dbsession and mod_session_dbd in one run (SPEC budget).
+# Throughput of mod_dbsession and mod_session_dbd in one run (README "Performance").
 bench:
 	scripts/bench
 
