@@ -5,6 +5,7 @@
  *
  *   header_parser    open: take a pooled mod_dbd connection, begin the
  *                    transaction, lock and load the session, expose it
+ *   check_authn      AuthType DBSession: the session's user is the user
  *   output filter    before the headers go out: apply X-DBSession-* writes,
  *                    store them (still uncommitted), decide the cookie;
  *                    at the end of the response (EOS), before its body is
@@ -23,6 +24,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "mod_auth.h"
 #include "util_filter.h"
 
 #include "apr_atomic.h"
@@ -473,6 +475,46 @@ static int dbsession_header_parser(request_rec *r)
     }
     expose(r, rs);
     return DECLINED;
+}
+
+/* ------------------------------------------------------------------------ */
+/* AuthType DBSession                                                       */
+
+#define AUTH_TYPE "DBSession"
+
+/* check_authn runs after header_parser, so the session is open: a session
+ * with a user authenticates as that user (REMOTE_USER, %u in the access
+ * log) for "Require valid-user" and "Require user NAME". Otherwise 401, or
+ * with DBSessionLoginURL a redirect there with the original path and query
+ * in "return" (always a local path: a login page may go back to it). */
+static int dbsession_check_authn(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    const dbs_dir_config_t *raw;
+    dbs_request_t *rs;
+    const char *original, *login;
+
+    if (!type || strcasecmp(type, AUTH_TYPE) != 0) {
+        return DECLINED;
+    }
+    rs = request_session(r);
+    if (rs && !rs->failed && *rs->session.user) {
+        r->user = apr_pstrdup(r->pool, rs->session.user);
+        r->ap_auth_type = (char *)AUTH_TYPE;
+        return OK;
+    }
+    raw = ap_get_module_config(r->per_dir_config, &dbsession_module);
+    if (!raw->login_url || r->main) {
+        return HTTP_UNAUTHORIZED;
+    }
+    original = apr_pstrcat(r->pool, r->uri, r->args ? "?" : "",
+                           r->args ? r->args : "", NULL);
+    login = apr_pstrcat(r->pool, raw->login_url,
+                        strchr(raw->login_url, '?') ? "&" : "?",
+                        "return=", dbs_pct_encode(r->pool, original), NULL);
+    apr_table_setn(r->headers_out, "Location",
+                   ap_construct_url(r->pool, login, r));
+    return HTTP_MOVED_TEMPORARILY;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -959,6 +1001,8 @@ static void dbsession_register_hooks(apr_pool_t *pool)
     /* First, so that other header parsers (mod_setenvif...) see the session. */
     ap_hook_header_parser(dbsession_header_parser, NULL, NULL,
                           APR_HOOK_REALLY_FIRST);
+    ap_hook_check_authn(dbsession_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_insert_filter(dbsession_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(dbsession_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);

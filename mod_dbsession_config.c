@@ -155,6 +155,7 @@ STRING_FIELD(cookie_name_field, cookie_name, dbs_parse_cookie_name);
 STRING_FIELD(cookie_path_field, cookie_path, dbs_parse_cookie_attr);
 STRING_FIELD(cookie_domain_field, cookie_domain, dbs_parse_cookie_attr);
 STRING_FIELD(env_prefix_field, env_prefix, dbs_parse_env_prefix);
+STRING_FIELD(login_url_field, login_url, dbs_parse_local_path);
 
 static const char *set_dir_string(cmd_parms *cmd, void *dconf, const char *arg)
 {
@@ -285,6 +286,10 @@ const command_rec dbsession_cmds[] = {
     AP_INIT_TAKE1("DBSessionEnvPrefix", set_dir_string, &env_prefix_field,
                   RSRC_CONF | ACCESS_CONF,
                   "prefix of the per-key variables (default SESSION_)"),
+    AP_INIT_TAKE1("DBSessionLoginURL", set_dir_string, &login_url_field,
+                  RSRC_CONF | ACCESS_CONF,
+                  "AuthType DBSession: local path of the login page, which "
+                  "gets the original URL in ?return= (default: answer 401)"),
     {NULL}};
 
 /* ------------------------------------------------------------------------ */

@@ -47,6 +47,7 @@ dbs_dir_config_t *dbs_dir_config_merge(apr_pool_t *pool,
     MERGE_PTR(cookie_path);
     MERGE_PTR(cookie_domain);
     MERGE_PTR(env_prefix);
+    MERGE_PTR(login_url);
     MERGE_PTR(enabled_at);
     return out;
 }
@@ -69,6 +70,7 @@ void dbs_dir_config_resolve(const dbs_dir_config_t *in, dbs_dir_config_t *out)
     DEFAULT_PTR(cookie_path, DBS_DEFAULT_COOKIE_PATH);
     DEFAULT_PTR(cookie_domain, NULL);
     DEFAULT_PTR(env_prefix, DBS_DEFAULT_ENV_PREFIX);
+    DEFAULT_PTR(login_url, NULL);
     DEFAULT_PTR(enabled_at, NULL);
     if (strncmp(out->cookie_name, DBS_HOST_PREFIX, strlen(DBS_HOST_PREFIX)) ==
         0) {

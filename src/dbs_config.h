@@ -52,6 +52,7 @@ typedef struct {
     const char *cookie_path;
     const char *cookie_domain;
     const char *env_prefix;
+    const char *login_url; /* AuthType DBSession: where to send the anonymous */
     /* "file:line" of the DBSession directive, for startup errors. */
     const char *enabled_at;
 } dbs_dir_config_t;

@@ -167,3 +167,22 @@ const char *dbs_parse_cookie_attr(const char *arg)
     }
     return NULL;
 }
+
+const char *dbs_parse_local_path(const char *arg)
+{
+    size_t i;
+
+    if (!arg || arg[0] != '/' || arg[1] == '/' || arg[1] == '\\' ||
+        strlen(arg) > 1024) {
+        return "expects a local path starting with one '/' (not a URL, not "
+               "//host), at most 1024 characters";
+    }
+    for (i = 0; arg[i]; i++) {
+        unsigned char c = (unsigned char)arg[i];
+
+        if (c <= 32 || c >= 127) {
+            return "expects printable characters without blanks";
+        }
+    }
+    return NULL;
+}

@@ -34,5 +34,8 @@ const char *dbs_parse_cookie_name(const char *arg);
 const char *dbs_parse_cookie_attr(const char *arg);
 /* letters, digits and '_', as an environment variable name starts */
 const char *dbs_parse_env_prefix(const char *arg);
+/* DBSessionLoginURL: a local path ("/login", with a query if wanted), never
+ * an absolute URL nor "//host" (an open redirect). */
+const char *dbs_parse_local_path(const char *arg);
 
 #endif

@@ -7,9 +7,8 @@
 #include <apr_strings.h>
 
 const char *const dbs_op_headers[DBS_OP_COUNT] = {
-    "X-DBSession-Invalidate",    "X-DBSession-Clear",
-    "X-DBSession-Unset",         "X-DBSession-Set",
-    "X-DBSession-User",          "X-DBSession-Regenerate",
+    "X-DBSession-Invalidate",    "X-DBSession-Clear", "X-DBSession-Unset",
+    "X-DBSession-Set",           "X-DBSession-User",  "X-DBSession-Regenerate",
     "X-DBSession-Revoke-Others", "X-DBSession-Flash",
 };
 
@@ -376,8 +375,7 @@ static apr_status_t store_changes(dbs_session_t *s, const dbs_store_t *st,
                                   dbs_conn_t *c, apr_pool_t *pool,
                                   const dbs_policy_t *p, apr_int64_t now,
                                   apr_int64_t cookie_max_age,
-                                  dbs_cookie_action_e *cookie,
-                                  const char **err)
+                                  dbs_cookie_action_e *cookie, const char **err)
 {
     dbs_record_t rec;
     char old_hash[DBS_HASH_HEX_CHARS + 1];

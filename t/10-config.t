@@ -21,6 +21,8 @@ my @bad = (
     ['DBSessionKey c2hvcnQ=', qr/DBSessionKey the key must decode to exactly 32 bytes/],
     ['DBSessionKey %%%notbase64', qr/DBSessionKey the key is not valid base64/],
     ['DBSessionKeyFile /nonexistent/keys', qr/DBSessionKeyFile cannot open/],
+    ['DBSessionLoginURL http://evil.example/', qr/DBSessionLoginURL expects a local path/],
+    ['DBSessionLoginURL //evil.example/', qr/DBSessionLoginURL expects a local path/],
     ['DBSessionKeyFile /tmp', qr/DBSessionKeyFile \/tmp is a directory, not a key file/],
     ['DBSessionTable "sessions; DROP TABLE x"', qr/DBSessionTable expects a table name/],
     ['DBSessionCipher aes128', qr/DBSessionCipher expects xchacha20poly1305 or aes256gcm/],

@@ -26,5 +26,5 @@ print "$_\r\n" for @headers;
 print "Content-Type: text/plain\r\n\r\n";
 for my $name (sort keys %ENV) {
     print "$name=$ENV{$name}\n"
-        if $name =~ /^(SESSION_|DBSESSION_|APP_|HTTP_SESSION|HTTP_DBSESSION|HTTP_X_DBSESSION|REDIRECT_)/;
+        if $name =~ /^(SESSION_|DBSESSION_|APP_|HTTP_SESSION|HTTP_DBSESSION|HTTP_X_DBSESSION|REDIRECT_|REMOTE_USER$|AUTH_TYPE$)/;
 }

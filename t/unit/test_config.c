@@ -24,6 +24,7 @@ static dbs_dir_config_t *full_dir(void)
     c->cookie_path = "/p";
     c->cookie_domain = "d";
     c->env_prefix = "E_";
+    c->login_url = "/login";
     c->enabled_at = "f:1";
     return c;
 }
@@ -60,6 +61,7 @@ START_TEST(dir_defaults)
     ck_assert_str_eq(r.cookie_path, "/");
     ck_assert_ptr_null(r.cookie_domain);
     ck_assert_str_eq(r.env_prefix, "SESSION_");
+    ck_assert_ptr_null(r.login_url);
     ck_assert_ptr_null(dbs_dir_config_check(unit_pool, &r));
 }
 END_TEST

@@ -106,6 +106,28 @@ START_TEST(names)
 }
 END_TEST
 
+/* DBSessionLoginURL is a local path: never a way to send users elsewhere. */
+START_TEST(login_url)
+{
+    const char *good[] = {"/login", "/login?next=1", "/a/b.php"};
+    const char *bad[] = {"http://evil.example/",
+                         "//evil.example/",
+                         "/\\evil",
+                         "login",
+                         "",
+                         "/a b",
+                         "javascript:alert(1)"};
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ck_assert_msg(dbs_parse_local_path(good[i]) == NULL, "%s", good[i]);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(dbs_parse_local_path(bad[i]) != NULL, "%s", bad[i]);
+    }
+}
+END_TEST
+
 Suite *parse_suite(void)
 {
     Suite *s = suite_create("dbs_parse");
@@ -115,6 +137,7 @@ Suite *parse_suite(void)
     tcase_add_test(tc, bytes_and_status);
     tcase_add_test(tc, enums);
     tcase_add_test(tc, names);
+    tcase_add_test(tc, login_url);
     suite_add_tcase(s, tc);
     return s;
 }

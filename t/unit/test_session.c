@@ -1,5 +1,5 @@
-/* dbs_session: write-back operations in their documented order, all-or-nothing, and
- * what gets stored and which cookie is sent, on a real SQLite. */
+/* dbs_session: write-back operations in their documented order, all-or-nothing,
+ * and what gets stored and which cookie is sent, on a real SQLite. */
 #include "unit.h"
 #include "sqlite_fixture.h"
 #include "dbs_session.h"
@@ -315,8 +315,8 @@ START_TEST(revoke_others)
     load(&s, NULL, 1001);
     dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=1"), 65536, &err);
     ck_assert_int_eq(dbs_session_apply(&s, unit_pool,
-                                       writes(DBS_OP_REVOKE_OTHERS, "1"),
-                                       65536, &err),
+                                       writes(DBS_OP_REVOKE_OTHERS, "1"), 65536,
+                                       &err),
                      APR_SUCCESS);
     save(&s, 1001);
     ck_assert_int_eq(rows(), 4);
