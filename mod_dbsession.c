@@ -181,13 +181,14 @@ static apr_status_t finish(dbs_request_t *rs, int commit)
                                commit, &err);
         if (rv != APR_SUCCESS) {
             rs->commit_failed = commit;
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, rs->initial,
-                          "DBS010: %s of the session transaction failed: %s",
-                          commit ? "commit" : "rollback", err);
+            ap_log_rerror(
+                APLOG_MARK, APLOG_ERR, 0, rs->initial,
+                DBSLOGNO(010) "%s of the session transaction failed: %s",
+                commit ? "commit" : "rollback", err);
         }
         else {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, rs->initial,
-                          "DBS060: session transaction %s",
+                          DBSLOGNO(060) "session transaction %s",
                           commit ? "committed" : "rolled back");
         }
     }
@@ -290,8 +291,8 @@ static void log_rejected_cookies(const cookie_walk_t *walk)
 {
     if (walk->rejected) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, walk->r,
-                      "DBS020: rejected %d cookie%s that did not open "
-                      "(fingerprint of the first %s)",
+                      DBSLOGNO(020) "rejected %d cookie%s that did not open "
+                                    "(fingerprint of the first %s)",
                       walk->rejected, walk->rejected == 1 ? "" : "s",
                       walk->first_rejected);
     }
@@ -304,13 +305,14 @@ static int fail_unavailable(request_rec *r, dbs_request_t *rs, dbs_fail_e fail,
     apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
     if (fail == DBS_FAIL_LOCK_TIMEOUT) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "DBS031: session busy for longer than "
-                      "DBSessionLockTimeout (%" APR_INT64_T_FMT "s): 503",
+                      DBSLOGNO(031) "session busy for longer than "
+                                    "DBSessionLockTimeout (%" APR_INT64_T_FMT
+                                    "s): 503",
                       rs->conf.lock_timeout);
     }
     else {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "DBS030: session database unavailable: %s: 503",
+                      DBSLOGNO(030) "session database unavailable: %s: 503",
                       err ? err : "no connection from mod_dbd");
     }
     return HTTP_SERVICE_UNAVAILABLE;
@@ -338,7 +340,8 @@ static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
         /* A pooled connection that died with a database restart, or lost
          * its prepared statements: revived, and tried once more. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "DBS033: retried the session load once: %s", retried);
+                      DBSLOGNO(033) "retried the session load once: %s",
+                      retried);
     }
     if (rv != APR_SUCCESS) {
         return fail;
@@ -655,9 +658,9 @@ static int apply_writes(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
         return OK;
     }
     rs->bad_write = 1;
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  "DBS040: session write refused, request rolled back: %s",
-                  err);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_ERR, 0, r,
+        DBSLOGNO(040) "session write refused, request rolled back: %s", err);
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
@@ -678,13 +681,13 @@ static int save_session(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
         rs->failed = 1;
         apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "DBS032: storing the session failed: %s: 503", err);
+                      DBSLOGNO(032) "storing the session failed: %s: 503", err);
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (rs->session.revoked > 0) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "DBS070: logged the user out of %d other session%s "
-                      "(X-DBSession-Revoke-Others)",
+                      DBSLOGNO(070) "logged the user out of %d other session%s "
+                                    "(X-DBSession-Revoke-Others)",
                       rs->session.revoked, rs->session.revoked == 1 ? "" : "s");
     }
     send_cookie(r, rs, cookie);
@@ -859,11 +862,11 @@ static void cleanup_expired(request_rec *r, dbs_request_t *rs)
         ap_log_rerror(
             APLOG_MARK,
             fail == DBS_FAIL_LOCK_TIMEOUT ? APLOG_DEBUG : APLOG_WARNING, 0, r,
-            "DBS050: deleting expired sessions failed: %s", err);
+            DBSLOGNO(050) "deleting expired sessions failed: %s", err);
     }
     else if (deleted > 0) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "DBS051: deleted %d expired sessions", deleted);
+                      DBSLOGNO(051) "deleted %d expired sessions", deleted);
     }
 }
 
@@ -982,8 +985,8 @@ static ap_dbd_t *dbsession_dbd(request_rec *r)
     }
     if (dbs_store_begin_write(rs->sconf->store, &rs->conn, r->pool, &fail,
                               &err) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "DBS034: dbsession_dbd: %s",
-                      err);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      DBSLOGNO(034) "dbsession_dbd: %s", err);
         return NULL;
     }
     return rs->dbd;

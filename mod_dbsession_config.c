@@ -308,7 +308,8 @@ static void retrieve_dbd(void)
 static int startup_error(server_rec *s, const char *at, const char *msg)
 {
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
-                 "mod_dbsession: %s%s%s", msg, at ? " at " : "", at ? at : "");
+                 DBSLOGNO(001) "mod_dbsession: %s%s%s", msg, at ? " at " : "",
+                 at ? at : "");
     return !OK;
 }
 

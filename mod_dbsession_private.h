@@ -18,6 +18,10 @@
 
 extern module AP_MODULE_DECLARE_DATA dbsession_module;
 
+/* The tag of each log message, as httpd's APLOGNO: "DBSnnn: ". The README
+ * lists them all. */
+#define DBSLOGNO(n) "DBS" #n ": "
+
 /* Seconds a client is told to wait after a 503. */
 #define DBSESSION_RETRY_AFTER "1"
 
