@@ -286,6 +286,11 @@ const command_rec dbsession_cmds[] = {
     AP_INIT_TAKE1("DBSessionEnvPrefix", set_dir_string, &env_prefix_field,
                   RSRC_CONF | ACCESS_CONF,
                   "prefix of the per-key variables (default SESSION_)"),
+    AP_INIT_FLAG("DBSessionCSRFCheck", set_dir_flag, DIR_OFFSET(csrf_check),
+                 RSRC_CONF | ACCESS_CONF,
+                 "On: POST, PUT, PATCH and DELETE must carry the session's "
+                 "CSRF token (X-CSRF-Token or a _csrf form field), else 403 "
+                 "(default Off)"),
     AP_INIT_TAKE1("DBSessionLoginURL", set_dir_string, &login_url_field,
                   RSRC_CONF | ACCESS_CONF,
                   "AuthType DBSession: local path of the login page, which "

@@ -23,6 +23,7 @@
 #define DBS_DEFAULT_COOKIE_PATH      "/"
 #define DBS_DEFAULT_COOKIE_SECURE    1
 #define DBS_DEFAULT_COOKIE_HTTPONLY  1
+#define DBS_DEFAULT_CSRF_CHECK       0
 #define DBS_DEFAULT_COOKIE_SAMESITE  DBS_SAMESITE_LAX
 #define DBS_DEFAULT_COOKIE_MAX_AGE   0
 #define DBS_DEFAULT_IDLE_TIMEOUT     1800
@@ -39,6 +40,7 @@ typedef struct {
     int enabled;
     int cookie_secure;
     int cookie_httponly;
+    int csrf_check; /* POST, PUT, PATCH, DELETE must carry the token */
     int cookie_samesite; /* dbs_samesite_e */
     int rollback_status;
     apr_int64_t cookie_max_age;

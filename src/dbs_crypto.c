@@ -317,3 +317,11 @@ const char *dbs_token_generate(apr_pool_t *pool)
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     return out;
 }
+
+int dbs_token_matches(const char *expected, const char *presented)
+{
+    size_t len = strlen(expected);
+
+    return len > 0 && presented && strlen(presented) == len &&
+           sodium_memcmp(expected, presented, len) == 0;
+}

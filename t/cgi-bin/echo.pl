@@ -21,9 +21,18 @@ for my $pair (split /&/, $ENV{QUERY_STRING} // '') {
     elsif ($name eq 'header')   { push @headers, $value }
     elsif ($name eq 'sleep')    { sleep $value }
 }
+# The request body as the CGI got it (t/65-csrf.t: passed through intact).
+my $body = '';
+if (($ENV{CONTENT_LENGTH} // '') ne '' || ($ENV{REQUEST_METHOD} // '') eq 'POST') {
+    local $/;
+    binmode STDIN;
+    $body = <STDIN> // '';
+}
+require Digest::MD5;
 print "Status: $status\r\n" if $status;
 print "$_\r\n" for @headers;
 print "Content-Type: text/plain\r\n\r\n";
+print "BODY_LENGTH=", length($body), "\nBODY_MD5=", Digest::MD5::md5_hex($body), "\n";
 for my $name (sort keys %ENV) {
     print "$name=$ENV{$name}\n"
         if $name =~ /^(SESSION_|DBSESSION_|APP_|HTTP_SESSION|HTTP_DBSESSION|HTTP_X_DBSESSION|REDIRECT_|REMOTE_USER$|AUTH_TYPE$)/;
