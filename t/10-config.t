@@ -43,7 +43,7 @@ my @cross = (
      qr/SameSite None requires DBSessionCookieSecure On/],
 );
 
-plan tests => 2 * @bad + @cross + 12;
+plan tests => 2 * @bad + @cross + 13;
 
 my $vars = Apache::Test::vars();
 my $dir = "$vars->{t_logs}/configtest";
@@ -60,6 +60,8 @@ sub check_config {
 ServerRoot "$dir"
 LoadModule mpm_event_module $mods/mod_mpm_event.so
 LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule authz_user_module $mods/mod_authz_user.so
+LoadModule authn_core_module $mods/mod_authn_core.so
 @{[ $opt{no_dbd} ? '' : "LoadModule dbd_module $mods/mod_dbd.so" ]}
 @{[ $opt{no_dbd} || $opt{no_driver} ? '' : "DBDriver sqlite3\nDBDParams $dir/none.db" ]}
 LoadModule dbsession_module $ENV{DBS_MODULE}
@@ -104,6 +106,69 @@ like $out, qr/DBSession On needs a database: set DBDriver and DBDParams.* at \S+
 ($status, $out) = check_config("<VirtualHost 127.0.0.1:1>\nDBDriver sqlite3\nDBDParams $vars->{t_logs}/vh.db\n"
     . "<Location /app>\nDBSession On\n</Location>\n</VirtualHost>", no_driver => 1);
 is $status, 0, 'a driver set in the virtual host is enough' or diag $out;
+# Every directive in every documented form, in its scopes: accepted.
+{
+    my $keys = "$dir/every-form.keys";
+    open my $kf, '>', $keys or die $!;
+    print $kf "# newest first\n$KEY\n\nHx4dHBsaGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA=\n";
+    close $kf;
+    chmod 0600, $keys;
+    my $body = <<"FORMS";
+DBSessionKey AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8 Hx4dHBsaGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA=
+DBSessionKey AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=
+DBSessionKeyFile $keys
+DBSessionTable my_sessions_2
+DBSessionCipher xchacha20poly1305
+DBSessionCleanupInterval 0
+DBSessionCleanupInterval 600
+DBSession Off
+DBSessionCookieName sid
+DBSessionLockTimeout 0
+<Location /a>
+    DBSession On
+    DBSessionCookieName __Host-sid
+    DBSessionCookiePath /a
+    DBSessionCookieSecure On
+    DBSessionCookieHttpOnly On
+    DBSessionCookieSameSite Strict
+    DBSessionCookieMaxAge 0
+    DBSessionIdleTimeout 0
+    DBSessionAbsoluteTimeout 0
+    DBSessionExtensionDelay 0
+    DBSessionRollbackStatus 500
+    DBSessionLockTimeout 30
+    DBSessionMaxSize 256
+    DBSessionEnvPrefix APP_
+    DBSessionCSRFCheck On
+    AuthType DBSession
+    DBSessionLoginURL /login?next=1
+    Require valid-user
+</Location>
+<Location /b>
+    DBSession On
+    DBSessionCookieDomain example.org
+    DBSessionCookieSecure Off
+    DBSessionCookieHttpOnly Off
+    DBSessionCookieSameSite Lax
+    DBSessionCookieMaxAge 3600
+    DBSessionIdleTimeout 600
+    DBSessionAbsoluteTimeout 7200
+    DBSessionMaxSize 16777216
+    DBSessionCSRFCheck Off
+</Location>
+<Location /c>
+    DBSession On
+    DBSessionCookieSameSite None
+</Location>
+<Location /d>
+    DBSession On
+    DBSessionCookieSameSite Off
+</Location>
+FORMS
+    my ($st, $text) = check_config($body);
+    is $st, 0, 'every directive in every documented form is accepted' or diag $text;
+}
+
 # libsodium is started before the check (it once said "no hardware AES" on
 # every CPU).
 my $aes = do { open my $c, '<', '/proc/cpuinfo'; local $/; my $t = <$c>;
