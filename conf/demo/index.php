@@ -9,6 +9,20 @@ function back($flash) {
     exit;
 }
 
+// DBSessionCSRFCheck is On: every POST carries the session's token. A first
+// visit stores a value, so that the session (and its token) exists before
+// any form is shown; "fresh" stops a loop for a browser that drops cookies.
+if ($_SERVER['DBSESSION_NEW'] === '1' && !isset($_GET['fresh'])) {
+    header('X-DBSession-Set: visited=1');
+    header('Location: /?fresh=1', true, 303);
+    exit;
+}
+$token = isset($_SERVER['DBSESSION_CSRF']) ? $_SERVER['DBSESSION_CSRF'] : '';
+function csrf_field() {
+    global $token;
+    return '<input type="hidden" name="_csrf" value="' . h($token) . '">';
+}
+
 $user = isset($_SERVER['DBSESSION_USER']) ? $_SERVER['DBSESSION_USER'] : '';
 $cart = isset($_SERVER['SESSION_cart']) && $_SERVER['SESSION_cart'] !== ''
     ? explode(',', $_SERVER['SESSION_cart']) : array();
@@ -33,6 +47,11 @@ if ($action === 'fail') {
          " Nothing it wrote was kept: <a href=\"/\">go back</a>.</p>";
     exit;
 }
+if ($action === 'logout_others') {
+    // Every other session of this user is deleted in this transaction.
+    header('X-DBSession-Revoke-Others: 1');
+    back('Logged out of your other browsers and devices.');
+}
 if ($action === 'logout') {
     header('X-DBSession-Invalidate: 1');
     header('Location: /', true, 303);
@@ -50,15 +69,18 @@ $flash = isset($_SERVER['DBSESSION_FLASH']) ? explode('&', $_SERVER['DBSESSION_F
 <?php foreach ($flash as $m) echo '<p class="flash">', h(rawurldecode($m)), "</p>\n"; ?>
 <p>Session: <?= $_SERVER['DBSESSION_NEW'] === '1' ? '<b>none yet</b> (nothing stored, no cookie, no row)' : 'created ' . date('H:i:s', $_SERVER['DBSESSION_CREATED']) . ', expires ' . date('H:i:s', $_SERVER['DBSESSION_EXPIRES']) ?></p>
 <?php if ($user === ''): ?>
-<form method="post"><input name="name" placeholder="your name">
+<form method="post"><?= csrf_field() ?><input name="name" placeholder="your name">
 <button name="action" value="login">Log in</button></form>
 <?php else: ?>
-<form method="post">Logged in as <b><?= h($user) ?></b>
-<button name="action" value="logout">Log out</button></form>
+<form method="post"><?= csrf_field() ?>Logged in as <b><?= h($user) ?></b>
+<button name="action" value="logout">Log out</button>
+<button name="action" value="logout_others">Log out other devices</button></form>
 <?php endif; ?>
 <h2>Cart</h2>
 <ul><?php foreach ($cart as $item) echo '<li>', h($item), "</li>\n"; ?></ul>
-<form method="post"><input name="item" placeholder="an item">
+<form method="post"><?= csrf_field() ?><input name="item" placeholder="an item">
 <button name="action" value="add">Add</button>
 <button name="action" value="fail">Add, then fail with a 500</button></form>
-<p><a href="/counter.sh">A shell CGI counter</a> shares the same session.</p>
+<p><a href="/counter.sh">A shell CGI counter</a> shares the same session.
+Every form carries the session's CSRF token (<code>DBSESSION_CSRF</code>);
+a POST without it gets 403.</p>
