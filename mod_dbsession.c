@@ -95,22 +95,36 @@ static dbs_request_t *request_session(request_rec *r)
 }
 
 /* mod_dbd keeps the connection of ap_dbd_acquire(r) in its request_config
- * as {connection, reslist}, and registers its release only when it makes
- * the entry itself. We make the entry for the request_recs of a session,
- * so that other modules' ap_dbd_acquire() returns the session's
- * connection (their writes join its transaction), and remove it when we
- * give the connection back at the end of the transaction; a later
- * ap_dbd_acquire() then takes a fresh one. */
+ * (with threads as {connection, reslist}, without as the connection), and
+ * registers its release only when it makes the entry itself. We make the
+ * entry for the request_recs of a session, so that other modules'
+ * ap_dbd_acquire() returns the session's connection (their writes join its
+ * transaction), and remove it when we give the connection back at the end
+ * of the transaction; a later ap_dbd_acquire() then takes a fresh one. */
+#if APR_HAS_THREADS
 typedef struct {
     ap_dbd_t *conn;
     void *reslist; /* NULL: mod_dbd never releases it */
 } dbd_entry_t;
 
+static void *dbd_entry(request_rec *r, ap_dbd_t *conn)
+{
+    dbd_entry_t *entry = apr_pcalloc(r->pool, sizeof(*entry));
+
+    entry->conn = conn;
+    return entry;
+}
+#else
+static void *dbd_entry(request_rec *r, ap_dbd_t *conn)
+{
+    return conn;
+}
+#endif
+
 static apr_status_t forget_lent(void *data);
 
 static void lend_connection(dbs_request_t *rs, request_rec *r)
 {
-    dbd_entry_t *entry;
     int i;
 
     if (!rs->owns_dbd ||
@@ -122,9 +136,8 @@ static void lend_connection(dbs_request_t *rs, request_rec *r)
             return;
         }
     }
-    entry = apr_pcalloc(r->pool, sizeof(*entry));
-    entry->conn = rs->dbd;
-    ap_set_module_config(r->request_config, dbsession_mod_dbd.module, entry);
+    ap_set_module_config(r->request_config, dbsession_mod_dbd.module,
+                         dbd_entry(r, rs->dbd));
     APR_ARRAY_PUSH(rs->lent, request_rec *) = r;
     if (r->pool != rs->initial->pool) {
         /* A subrequest can die first. */

@@ -31,6 +31,7 @@
 #define VERSION          1u
 #define PROBES           32
 #define DEAD_CHECK_SLICE apr_time_from_msec(250)
+#define FULL_TABLE_RETRY apr_time_from_msec(1)
 
 typedef struct {
     _Atomic uint64_t holder; /* pid << 32 | start tag; 0 = free */
@@ -303,32 +304,35 @@ static dbs_lock_t *held_lock(apr_pool_t *pool, dbs_locktable_t *table,
     return lock;
 }
 
-/* A slot for key: the one already assigned to it, else a free one near its
- * home, else (table full) the home slot, shared. */
+/* The slot of key: the one already assigned to it, else a free one near
+ * its home; NULL when all PROBES are taken by other sessions (the caller
+ * waits for one: sharing a slot between two keys could give one key two
+ * slots, and so two holders, once a slot frees). */
 static slot_t *claim_slot(shared_t *shm, apr_uint64_t key)
 {
     apr_size_t home = (apr_size_t)(key % DBS_LOCK_SLOTS), i;
-    slot_t *free_slot = NULL, *slot;
+    slot_t *free_slot = NULL, *slot = NULL;
 
     directory_lock(shm);
     for (i = 0; i < PROBES; i++) {
-        slot = &shm->slots[(home + i) % DBS_LOCK_SLOTS];
-        if (slot->users > 0 && slot->key == key) {
+        slot_t *candidate = &shm->slots[(home + i) % DBS_LOCK_SLOTS];
+
+        if (candidate->users > 0 && candidate->key == key) {
+            slot = candidate;
             break;
         }
-        if (!free_slot && slot->users <= 0) {
-            free_slot = slot;
-        }
-        slot = NULL;
-    }
-    if (!slot) {
-        slot = free_slot ? free_slot : &shm->slots[home];
-        if (slot->users <= 0) {
-            slot->key = key;
-            slot->users = 0;
+        if (!free_slot && candidate->users <= 0) {
+            free_slot = candidate;
         }
     }
-    slot->users++;
+    if (!slot && free_slot) {
+        slot = free_slot;
+        slot->key = key;
+        slot->users = 0;
+    }
+    if (slot) {
+        slot->users++;
+    }
     shlock_release(&shm->directory);
     return slot;
 }
@@ -348,8 +352,17 @@ apr_status_t dbs_lock_session(dbs_locktable_t *table, apr_uint64_t key,
                               apr_time_t deadline, apr_pool_t *pool,
                               dbs_lock_t **lock)
 {
-    slot_t *slot = claim_slot(table->shm, key ? key : 1);
+    slot_t *slot;
     int recovered;
+
+    key = key ? key : 1;
+    while ((slot = claim_slot(table->shm, key)) == NULL) {
+        /* More sessions held near this one's home than PROBES: rare. */
+        if (apr_time_now() >= deadline) {
+            return APR_TIMEUP;
+        }
+        apr_sleep(FULL_TABLE_RETRY);
+    }
 
     if (shlock_acquire(&slot->lock, deadline, &recovered) != APR_SUCCESS) {
         unclaim_slot(table->shm, slot, 1);

@@ -13,8 +13,9 @@
  * before SQLite's write lock, so that they queue instead of polling SQLite.
  *
  * httpd-free. Keys are 64-bit digests of a session's id hash; the table has
- * room for DBS_LOCK_SLOTS sessions held at once (beyond that, two sessions
- * may share a slot and so wait for each other, never lose a lock).
+ * room for DBS_LOCK_SLOTS sessions held at once, each within 32 slots of its
+ * home (beyond that a new session waits for a slot to free, within its
+ * deadline: never two holders of one session).
  */
 #ifndef DBS_LOCK_H
 #define DBS_LOCK_H

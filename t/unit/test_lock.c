@@ -75,6 +75,80 @@ START_TEST(other_sessions_never_wait)
 }
 END_TEST
 
+/* When every slot near a key's home is held by other sessions, the key
+ * waits (here: is refused at once) instead of sharing a slot. */
+START_TEST(full_neighbourhood_waits)
+{
+    dbs_lock_t *held[32], *extra, *again;
+    apr_uint64_t k;
+
+    for (k = 0; k < 32; k++) {
+        ck_assert_int_eq(try_lock(7 + k * DBS_LOCK_SLOTS, &held[k]),
+                         APR_SUCCESS);
+    }
+    ck_assert_int_eq(try_lock(7 + 32 * DBS_LOCK_SLOTS, &extra), APR_TIMEUP);
+    dbs_lock_release(held[0]);
+    ck_assert_int_eq(try_lock(7 + 32 * DBS_LOCK_SLOTS, &extra), APR_SUCCESS);
+    /* Everyone else still holds their own. */
+    for (k = 1; k < 32; k++) {
+        ck_assert_int_eq(try_lock(7 + k * DBS_LOCK_SLOTS, &again), APR_TIMEUP);
+    }
+    ck_assert_int_eq(try_lock(7 + 32 * DBS_LOCK_SLOTS, &again), APR_TIMEUP);
+}
+END_TEST
+
+static void reap(pid_t pid)
+{
+    int status;
+
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A session that had to wait for a slot in a full neighbourhood must still
+ * have one holder at a time once other slots free up. */
+START_TEST(waiting_for_a_slot_keeps_one_holder)
+{
+    dbs_lock_t *held[32], *lock;
+    apr_uint64_t k, waiter_key = 7 + 32 * DBS_LOCK_SLOTS;
+    int up[2], down[2];
+    pid_t pid;
+    char c;
+
+    for (k = 0; k < 32; k++) {
+        ck_assert_int_eq(try_lock(7 + k * DBS_LOCK_SLOTS, &held[k]),
+                         APR_SUCCESS);
+    }
+    ck_assert_int_eq(pipe(up), 0);
+    ck_assert_int_eq(pipe(down), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        apr_pool_t *pool;
+
+        apr_pool_create(&pool, NULL);
+        if (dbs_lock_session(table(), waiter_key, apr_time_now() + LONG_WAIT,
+                             pool, &lock) != APR_SUCCESS ||
+            write(up[1], "h", 1) != 1 || read(down[0], &c, 1) != 1) {
+            _exit(1);
+        }
+        dbs_lock_release(lock);
+        _exit(0);
+    }
+    /* The child waits (give it time to start waiting: otherwise it would
+     * merely find the freed slot); a slot frees; the child takes it. */
+    apr_sleep(apr_time_from_msec(200));
+    dbs_lock_release(held[0]);
+    ck_assert_int_eq(read(up[0], &c, 1), 1);
+    /* Another slot frees: the waiter's session must still be held. */
+    dbs_lock_release(held[5]);
+    ck_assert_int_eq(try_lock(waiter_key, &lock), APR_TIMEUP);
+    ck_assert_int_eq(write(down[1], "r", 1), 1);
+    reap(pid);
+    ck_assert_int_eq(try_lock(waiter_key, &lock), APR_SUCCESS);
+}
+END_TEST
+
 START_TEST(pool_cleanup_releases)
 {
     apr_pool_t *request;
@@ -127,14 +201,6 @@ static pid_t child_holding(apr_uint64_t key, int die, int *to_child)
     close(up[0]);
     *to_child = down[1];
     return pid;
-}
-
-static void reap(pid_t pid)
-{
-    int status;
-
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 START_TEST(shared_between_processes)
@@ -202,6 +268,8 @@ Suite *lock_suite(void)
     tcase_add_checked_fixture(tc, lock_setup, lock_teardown);
     tcase_add_test(tc, one_session_excludes_itself);
     tcase_add_test(tc, other_sessions_never_wait);
+    tcase_add_test(tc, full_neighbourhood_waits);
+    tcase_add_test(tc, waiting_for_a_slot_keeps_one_holder);
     tcase_add_test(tc, pool_cleanup_releases);
     tcase_add_test(tc, shared_between_processes);
     tcase_add_test(tc, dead_holder_is_replaced);
