@@ -71,6 +71,7 @@ typedef struct {
     int saved;              /* the writes were applied and stored */
     int finished;           /* committed or rolled back */
     int commit_failed;      /* the commit failed: the writes are lost */
+    int reseal;             /* the cookie came sealed with an older key */
 } dbs_request_t;
 
 static request_rec *initial_request(request_rec *r)
@@ -228,10 +229,12 @@ static apr_status_t rollback_if_open(void *data)
 typedef struct {
     dbs_request_t *rs;
     request_rec *r;
-    apr_array_header_t *ids;    /* of DBS_ID_BYTES-byte IDs */
-    apr_array_header_t *values; /* the distinct values seen (char *) */
+    apr_array_header_t *ids;     /* of DBS_ID_BYTES-byte IDs */
+    apr_array_header_t *old_key; /* per ID: opened by a key but the first */
+    apr_array_header_t *values;  /* the distinct values seen (char *) */
     int presented;
     int rejected;
+    int unknown_key; /* well-formed, of a key id this server lacks */
     char first_rejected[DBS_FINGERPRINT_CHARS + 1];
 } cookie_walk_t;
 
@@ -247,23 +250,26 @@ static int seen_before(const apr_array_header_t *values, const char *value)
     return 0;
 }
 
-static int holds_id(const apr_array_header_t *ids, const unsigned char *id)
+/* The position of id in ids, or -1. */
+static int id_index(const apr_array_header_t *ids, const unsigned char *id)
 {
     int i;
 
     for (i = 0; i < ids->nelts; i++) {
         if (memcmp(ids->elts + (apr_size_t)i * DBS_ID_BYTES, id,
                    DBS_ID_BYTES) == 0) {
-            return 1;
+            return i;
         }
     }
-    return 0;
+    return -1;
 }
 
 static void consider_cookie(cookie_walk_t *walk, const char *value)
 {
     dbs_request_t *rs = walk->rs;
     unsigned char id[DBS_ID_BYTES];
+    apr_status_t rv;
+    int key_index;
 
     walk->presented = 1;
     if (seen_before(walk->values, value) ||
@@ -271,15 +277,19 @@ static void consider_cookie(cookie_walk_t *walk, const char *value)
         return;
     }
     APR_ARRAY_PUSH(walk->values, const char *) = value;
-    if (dbs_cookie_open(rs->sconf->resolved.keys, rs->sconf->resolved.cipher,
-                        value, rs->conf.cookie_name, id) != APR_SUCCESS) {
+    rv = dbs_cookie_open_key(rs->sconf->resolved.keys,
+                             rs->sconf->resolved.cipher, value,
+                             rs->conf.cookie_name, id, &key_index);
+    if (rv != APR_SUCCESS) {
+        walk->unknown_key += rv == APR_ENOENT;
         if (walk->rejected++ == 0) {
             dbs_cookie_fingerprint(value, walk->first_rejected);
         }
         return;
     }
-    if (!holds_id(walk->ids, id)) {
+    if (id_index(walk->ids, id) < 0) {
         memcpy(apr_array_push(walk->ids), id, DBS_ID_BYTES);
+        APR_ARRAY_PUSH(walk->old_key, int) = key_index > 0;
     }
 }
 
@@ -300,9 +310,18 @@ static int collect_cookie_ids(void *data, const char *key, const char *value)
     return 1;
 }
 
-/* One log line per request, however many cookies were refused. */
+/* One log line per request, however many cookies were refused; a notice
+ * for cookies of a key this server no longer (or never) held: dropping a
+ * key too early logs users out. */
 static void log_rejected_cookies(const cookie_walk_t *walk)
 {
+    if (walk->unknown_key) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, walk->r,
+                      DBSLOGNO(021) "%d cookie%s sealed with a key this "
+                                    "server does not hold (a dropped or "
+                                    "foreign key)",
+                      walk->unknown_key, walk->unknown_key == 1 ? "" : "s");
+    }
     if (walk->rejected) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, walk->r,
                       DBSLOGNO(020) "rejected %d cookie%s that did not open "
@@ -337,12 +356,13 @@ static int fail_unavailable(request_rec *r, dbs_request_t *rs, dbs_fail_e fail,
 static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
                                  const char **err)
 {
-    cookie_walk_t walk = {rs, r, NULL, NULL, 0, 0, ""};
+    cookie_walk_t walk = {rs, r, NULL, NULL, NULL, 0, 0, 0, ""};
     dbs_fail_e fail = DBS_FAIL_NONE;
     const char *retried = NULL;
     apr_status_t rv;
 
     walk.ids = apr_array_make(r->pool, 1, DBS_ID_BYTES);
+    walk.old_key = apr_array_make(r->pool, 1, sizeof(int));
     walk.values = apr_array_make(r->pool, 1, sizeof(const char *));
     apr_table_do(collect_cookie_ids, &walk, r->headers_in, "Cookie", NULL);
     log_rejected_cookies(&walk);
@@ -362,6 +382,13 @@ static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
     }
     rs->in_txn = 1;
     rs->session.cookie_invalid = walk.presented && !rs->session.loaded;
+    if (rs->session.loaded) {
+        /* Key rotation: a cookie of an older key is sealed again with the
+         * first one by the next committing response. */
+        int i = id_index(walk.ids, rs->session.id);
+
+        rs->reseal = i >= 0 && APR_ARRAY_IDX(walk.old_key, i, int);
+    }
     return DBS_FAIL_NONE;
 }
 
@@ -848,6 +875,10 @@ static int save_session(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
                       DBSLOGNO(032) "storing the session failed: %s: 503", err);
         return HTTP_SERVICE_UNAVAILABLE;
     }
+    if (cookie == DBS_COOKIE_NONE && rs->reseal && rs->session.loaded) {
+        cookie = DBS_COOKIE_SET; /* the same ID, under the first key */
+    }
+    rs->reseal = 0;
     if (rs->session.revoked > 0) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       DBSLOGNO(070) "logged the user out of %d other session%s "

@@ -240,6 +240,20 @@ apr_status_t dbs_cookie_open(const dbs_keyring_t *ring, dbs_cipher_e cipher,
                              const char *value, const char *cookie_name,
                              unsigned char id_out[DBS_ID_BYTES])
 {
+    int key_index;
+
+    return dbs_cookie_open_key(ring, cipher, value, cookie_name, id_out,
+                               &key_index) == APR_SUCCESS
+               ? APR_SUCCESS
+               : APR_EGENERAL;
+}
+
+apr_status_t dbs_cookie_open_key(const dbs_keyring_t *ring,
+                                 dbs_cipher_e cipher, const char *value,
+                                 const char *cookie_name,
+                                 unsigned char id_out[DBS_ID_BYTES],
+                                 int *key_index)
+{
     unsigned char raw[MAX_COOKIE_BYTES];
     unsigned char ad[DBS_KEY_ID_BYTES + MAX_COOKIE_NAME];
     size_t nlen = nonce_bytes(cipher);
@@ -247,8 +261,9 @@ apr_status_t dbs_cookie_open(const dbs_keyring_t *ring, dbs_cipher_e cipher,
     size_t raw_len, ad_len;
     const char *end;
     const unsigned char *nonce = raw + DBS_KEY_ID_BYTES, *sealed = nonce + nlen;
-    int i;
+    int i, known_id = 0;
 
+    *key_index = -1;
     /* One session, one cookie string per seal: libsodium's decoder would
      * take other bytes (0x80-0xFF) as if they were '_'. */
     if (value[strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
@@ -275,6 +290,7 @@ apr_status_t dbs_cookie_open(const dbs_keyring_t *ring, dbs_cipher_e cipher,
         if (memcmp(raw, key->key_id, DBS_KEY_ID_BYTES) != 0) {
             continue;
         }
+        known_id = 1;
         ad_len = build_ad(ad, key->key_id, cookie_name);
         if (cipher == DBS_CIPHER_AES256GCM) {
             rc = crypto_aead_aes256gcm_decrypt(id_out, NULL, NULL, sealed,
@@ -287,11 +303,12 @@ apr_status_t dbs_cookie_open(const dbs_keyring_t *ring, dbs_cipher_e cipher,
                 ad_len, nonce, key->key);
         }
         if (rc == 0) {
+            *key_index = i;
             return APR_SUCCESS;
         }
     }
     sodium_memzero(id_out, DBS_ID_BYTES);
-    return APR_EGENERAL;
+    return known_id ? APR_EGENERAL : APR_ENOENT;
 }
 
 void dbs_cookie_fingerprint(const char *value,

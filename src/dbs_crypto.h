@@ -68,6 +68,15 @@ const char *dbs_cookie_seal(apr_pool_t *pool, const dbs_keyring_t *ring,
 apr_status_t dbs_cookie_open(const dbs_keyring_t *ring, dbs_cipher_e cipher,
                              const char *value, const char *cookie_name,
                              unsigned char id_out[DBS_ID_BYTES]);
+/* The same, and *key_index tells which key of the ring opened it (0 is the
+ * sealing key; more means the cookie should be sealed again). A well-formed
+ * cookie of a key id the ring does not hold gives APR_ENOENT (a retired or
+ * foreign key). */
+apr_status_t dbs_cookie_open_key(const dbs_keyring_t *ring,
+                                 dbs_cipher_e cipher, const char *value,
+                                 const char *cookie_name,
+                                 unsigned char id_out[DBS_ID_BYTES],
+                                 int *key_index);
 
 void dbs_cookie_fingerprint(const char *value,
                             char out[DBS_FINGERPRINT_CHARS + 1]);

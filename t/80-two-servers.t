@@ -9,7 +9,7 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 6;
+plan tests => 10;
 
 my $vars = Apache::Test::vars();
 my $dir = "$vars->{t_logs}/server-b";
@@ -71,8 +71,18 @@ is seen(req(GET => "$b/cgi/echo.pl", cookie => $cookie))->{SESSION_from}, 'a',
 my $res = req(GET => "$b/cgi/echo.pl?set=from%3Db");
 my $on_b = session_cookie($res);
 ok $on_b, 'B creates a session';
-is seen(req(GET => '/cgi/echo.pl', cookie => $on_b))->{SESSION_from}, 'b',
-    'which A reads';
+$res = req(GET => '/cgi/echo.pl', cookie => $on_b);
+is seen($res)->{SESSION_from}, 'b', 'which A reads';
+
+# Key rotation: B sealed with A's second key; A's committing response seals
+# the same session again with its first key, and then leaves it alone.
+my $resealed = session_cookie($res);
+ok $resealed && $resealed ne $on_b, 'A seals a cookie of its second key again';
+$res = req(GET => '/cgi/echo.pl', cookie => $resealed);
+is seen($res)->{SESSION_from}, 'b', '...for the same session';
+ok !defined session_cookie($res), '...once: a cookie of the first key is kept';
+is seen(req(GET => "$b/cgi/echo.pl", cookie => $resealed))->{SESSION_from}, 'b',
+    '...which B still opens';
 
 # 100 increments split across A and B, in parallel.
 my $counter = new_session('/cgi', 'count%3D0');

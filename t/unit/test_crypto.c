@@ -290,6 +290,34 @@ START_TEST(key_rotation)
     ck_assert_int_ne(dbs_cookie_open(old_ring, DBS_CIPHER_XCHACHA20POLY1305,
                                      new_cookie, "session", out),
                      APR_SUCCESS);
+    /* Which key opened: the old cookie wants sealing again; an unknown key
+     * id is told from a forgery. */
+    {
+        int index;
+
+        ck_assert_int_eq(dbs_cookie_open_key(new_ring,
+                                             DBS_CIPHER_XCHACHA20POLY1305,
+                                             old_cookie, "session", out,
+                                             &index),
+                         APR_SUCCESS);
+        ck_assert_int_eq(index, 1);
+        ck_assert_int_eq(dbs_cookie_open_key(new_ring,
+                                             DBS_CIPHER_XCHACHA20POLY1305,
+                                             new_cookie, "session", out,
+                                             &index),
+                         APR_SUCCESS);
+        ck_assert_int_eq(index, 0);
+        ck_assert_int_eq(dbs_cookie_open_key(old_ring,
+                                             DBS_CIPHER_XCHACHA20POLY1305,
+                                             new_cookie, "session", out,
+                                             &index),
+                         APR_ENOENT);
+        ck_assert_int_eq(dbs_cookie_open_key(new_ring,
+                                             DBS_CIPHER_XCHACHA20POLY1305,
+                                             new_cookie, "other", out,
+                                             &index),
+                         APR_EGENERAL);
+    }
 }
 END_TEST
 
