@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 4 + 28 + 7;
+plan tests => 4 + 28 + 7 + 2;
 
 # --- exact attributes, secure by default ---
 my $res = req(GET => '/cgi-defaults/echo.pl?set=a%3D1');
@@ -113,6 +113,23 @@ is seen($res)->{SESSION_secret}, 'yes', '30 copies of the valid cookie open it o
         'and one that is not UTF-8';
     ok !exists seen(req(GET => '/cgi/echo.pl', cookie => $s))->{DBSESSION_USER}
         && db_rows() == $rows, 'nothing was stored';
+}
+
+# A cookie of a key id this server does not hold (a dropped key): refused,
+# and told apart from garbage in one notice.
+{
+    require MIME::Base64;
+    my $raw = MIME::Base64::decode_base64url($valid);
+    substr($raw, 0, 4) = "\x00\x00\x00\x00";    # a key id of no key we hold
+    my $retired = MIME::Base64::encode_base64url($raw);
+    my $notices = sub {
+        open my $fh, '<', 't/logs/error_log' or die $!;
+        scalar grep { /\[dbsession:notice\].*DBS021: 1 cookie sealed with a key this server does not hold/ } <$fh>;
+    };
+    my $before_notices = $notices->();
+    is seen(req(GET => '/cgi/echo.pl', cookie => $retired))->{DBSESSION_NEW}, '1',
+        'a cookie of an unknown key id opens no session';
+    is $notices->() - $before_notices, 1, '...and is logged once at notice level';
 }
 
 # --- fixation: Regenerate and a change of user kill the old ID ---
