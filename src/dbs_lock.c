@@ -116,12 +116,15 @@ static uint64_t my_identity(void)
 static int holder_alive(uint64_t holder)
 {
     pid_t pid = (pid_t)(holder >> 32);
+    uint32_t tag;
 
     if (kill(pid, 0) != 0 && errno == ESRCH) {
         return 0;
     }
-    /* Alive, unless the pid now belongs to a process started later. */
-    return start_tag(pid) == (uint32_t)holder || start_tag(pid) == 0;
+    /* Alive, unless the pid now belongs to a process started later (0:
+     * its start time cannot be read, so it counts as alive). */
+    tag = start_tag(pid);
+    return tag == (uint32_t)holder || tag == 0;
 }
 
 static void futex_wait(_Atomic uint32_t *word, uint32_t expected,

@@ -253,23 +253,33 @@ static apr_status_t open_sqlite_locks(const dbs_conn_t *c, apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
+/* What apr_dbd does not expose: a function of the client library that
+ * apr-util's driver loaded (RTLD_GLOBAL), looked up on its first use on a
+ * connection of that driver (so the library is loaded by then; looked up
+ * again while missing). Threads racing here store the same value. */
+typedef unsigned long (*mysql_thread_id_fn)(void *mysql);
+typedef unsigned int (*mysql_errno_fn)(void *mysql);
+typedef int (*sqlite3_errcode_fn)(void *db);
+typedef int (*sqlite3_txn_state_fn)(void *db, const char *schema);
+#define CLIENT_FUNCTION(type, var, name)                                       \
+    static type var;                                                           \
+    if (!var) {                                                                \
+        var = (type)dlsym(RTLD_DEFAULT, name);                                 \
+    }
+
+static void *native(const dbs_conn_t *c)
+{
+    return apr_dbd_native_handle(c->driver, c->handle);
+}
+
 /* MySQL: the server's id of the connection. apr_dbd's mysql driver
  * reconnects by itself (reconnect=1) and then says nothing: a new id means
  * the prepared statements and session settings are gone, and so is any
- * transaction that was open. libmysqlclient is loaded by the driver
- * (RTLD_GLOBAL); 0 when it cannot be asked. */
+ * transaction that was open. 0 when it cannot be asked. */
 static unsigned long mysql_server_thread(const dbs_conn_t *c)
 {
-    typedef unsigned long (*thread_id_fn)(void *mysql);
-    static thread_id_fn thread_id;
-    static int looked_up;
-
-    if (!looked_up) {
-        thread_id = (thread_id_fn)dlsym(RTLD_DEFAULT, "mysql_thread_id");
-        looked_up = 1;
-    }
-    return thread_id ? thread_id(apr_dbd_native_handle(c->driver, c->handle))
-                     : 0;
+    CLIENT_FUNCTION(mysql_thread_id_fn, thread_id, "mysql_thread_id")
+    return thread_id ? thread_id(native(c)) : 0;
 }
 
 /* MySQL: whether the connection itself holds an error. apr_dbd reports a
@@ -278,16 +288,8 @@ static unsigned long mysql_server_thread(const dbs_conn_t *c)
  * reconnect that got the same server id, as after a server restart). */
 static int mysql_connection_has_error(const dbs_conn_t *c)
 {
-    typedef unsigned int (*errno_fn)(void *mysql);
-    static errno_fn mysql_errno_of;
-    static int looked_up;
-
-    if (!looked_up) {
-        mysql_errno_of = (errno_fn)dlsym(RTLD_DEFAULT, "mysql_errno");
-        looked_up = 1;
-    }
-    return !mysql_errno_of ||
-           mysql_errno_of(apr_dbd_native_handle(c->driver, c->handle)) != 0;
+    CLIENT_FUNCTION(mysql_errno_fn, error_number, "mysql_errno")
+    return !error_number || error_number(native(c)) != 0;
 }
 
 static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
@@ -394,25 +396,12 @@ static apr_status_t lock_session(const dbs_store_t *st, dbs_conn_t *c,
                                  const char *id_hash, dbs_fail_e *fail,
                                  const char **err);
 
-/* A function of libsqlite3, which apr-util's driver loaded (RTLD_GLOBAL). */
-static void *sqlite_function(const char *name)
-{
-    return dlsym(RTLD_DEFAULT, name);
-}
-
 /* SQLite's own error code of the connection's last statement: apr_dbd's
  * driver reports some failures (a changed schema) as plain SQLITE_ERROR. */
 static int sqlite_errcode(const dbs_conn_t *c)
 {
-    typedef int (*errcode_fn)(void *db);
-    static errcode_fn errcode;
-    static int looked_up;
-
-    if (!looked_up) {
-        errcode = (errcode_fn)sqlite_function("sqlite3_errcode");
-        looked_up = 1;
-    }
-    return errcode ? errcode(apr_dbd_native_handle(c->driver, c->handle)) : 0;
+    CLIENT_FUNCTION(sqlite3_errcode_fn, errcode, "sqlite3_errcode")
+    return errcode ? errcode(native(c)) : 0;
 }
 
 /* SQLite's write lock for this transaction; see dbs_store_begin_write. */
@@ -420,10 +409,7 @@ static apr_status_t begin_sqlite_write(dbs_conn_t *c, apr_pool_t *pool,
                                        conn_state_t *state, dbs_fail_e *fail,
                                        const char **err)
 {
-    typedef int (*txn_state_fn)(void *db, const char *schema);
-    /* libsqlite3 is loaded by apr-util's driver (RTLD_GLOBAL). */
-    static txn_state_fn txn_state;
-    static int looked_up;
+    CLIENT_FUNCTION(sqlite3_txn_state_fn, txn_state, "sqlite3_txn_state")
     apr_time_t deadline =
         apr_time_now() +
         apr_time_from_sec(c->lock_timeout > SQLITE_WRITE_WAIT_FLOOR
@@ -435,14 +421,9 @@ static apr_status_t begin_sqlite_write(dbs_conn_t *c, apr_pool_t *pool,
     if (c->writing) {
         return APR_SUCCESS;
     }
-    if (!looked_up) {
-        txn_state = (txn_state_fn)sqlite_function("sqlite3_txn_state");
-        looked_up = 1;
-    }
     /* Another module wrote on the connection already: SQLite gave it the
      * write lock, which the transaction keeps. */
-    if (txn_state && txn_state(apr_dbd_native_handle(c->driver, c->handle),
-                               NULL) == SQLITE_TXN_WRITE) {
+    if (txn_state && txn_state(native(c), NULL) == SQLITE_TXN_WRITE) {
         c->writing = 1;
         return APR_SUCCESS;
     }

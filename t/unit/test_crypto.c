@@ -2,6 +2,7 @@
 #include "unit.h"
 #include "dbs_crypto.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 #include <apr_file_io.h>
@@ -295,31 +296,43 @@ START_TEST(key_rotation)
     {
         int index;
 
-        ck_assert_int_eq(dbs_cookie_open_key(new_ring,
-                                             DBS_CIPHER_XCHACHA20POLY1305,
-                                             old_cookie, "session", out,
-                                             &index),
-                         APR_SUCCESS);
+        ck_assert_int_eq(
+            dbs_cookie_open_key(new_ring, DBS_CIPHER_XCHACHA20POLY1305,
+                                old_cookie, "session", out, &index),
+            APR_SUCCESS);
         ck_assert_int_eq(index, 1);
-        ck_assert_int_eq(dbs_cookie_open_key(new_ring,
-                                             DBS_CIPHER_XCHACHA20POLY1305,
-                                             new_cookie, "session", out,
-                                             &index),
-                         APR_SUCCESS);
+        ck_assert_int_eq(
+            dbs_cookie_open_key(new_ring, DBS_CIPHER_XCHACHA20POLY1305,
+                                new_cookie, "session", out, &index),
+            APR_SUCCESS);
         ck_assert_int_eq(index, 0);
-        ck_assert_int_eq(dbs_cookie_open_key(old_ring,
-                                             DBS_CIPHER_XCHACHA20POLY1305,
-                                             new_cookie, "session", out,
-                                             &index),
-                         APR_ENOENT);
+        ck_assert_int_eq(
+            dbs_cookie_open_key(old_ring, DBS_CIPHER_XCHACHA20POLY1305,
+                                new_cookie, "session", out, &index),
+            APR_ENOENT);
         ck_assert_int_eq(dbs_cookie_open_key(new_ring,
                                              DBS_CIPHER_XCHACHA20POLY1305,
-                                             new_cookie, "other", out,
-                                             &index),
+                                             new_cookie, "other", out, &index),
                          APR_EGENERAL);
     }
 }
 END_TEST
+
+/* Replace the key file's content. */
+static void rewrite(const char *path, const char *format, ...)
+{
+    apr_file_t *f;
+    va_list ap;
+
+    ck_assert_int_eq(apr_file_open(&f, path,
+                                   APR_FOPEN_WRITE | APR_FOPEN_TRUNCATE,
+                                   APR_FPROT_OS_DEFAULT, unit_pool),
+                     APR_SUCCESS);
+    va_start(ap, format);
+    apr_file_puts(apr_pvsprintf(unit_pool, format, ap), f);
+    va_end(ap);
+    apr_file_close(f);
+}
 
 START_TEST(key_file)
 {
@@ -340,33 +353,18 @@ START_TEST(key_file)
     ck_assert_msg(err == NULL, "%s", err);
     ck_assert_int_eq(dbs_keyring_count(ring), 2);
 
-    ck_assert_int_eq(apr_file_open(&f, path,
-                                   APR_FOPEN_WRITE | APR_FOPEN_TRUNCATE,
-                                   APR_FPROT_OS_DEFAULT, unit_pool),
-                     APR_SUCCESS);
-    apr_file_printf(f, "%s\nshort\n", KEY_STD);
-    apr_file_close(f);
+    rewrite(path, "%s\nshort\n", KEY_STD);
     err = dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path);
     ck_assert_ptr_nonnull(err);
     ck_assert_ptr_nonnull(strstr(err, "line 2"));
     ck_assert_ptr_null(strstr(err, "short"));
 
-    ck_assert_int_eq(apr_file_open(&f, path,
-                                   APR_FOPEN_WRITE | APR_FOPEN_TRUNCATE,
-                                   APR_FPROT_OS_DEFAULT, unit_pool),
-                     APR_SUCCESS);
-    apr_file_printf(f, "# nothing\n");
-    apr_file_close(f);
+    rewrite(path, "# nothing\n");
     ck_assert_ptr_nonnull(strstr(
         dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path),
         "no key"));
     /* Readable by every user: refused. */
-    ck_assert_int_eq(apr_file_open(&f, path,
-                                   APR_FOPEN_WRITE | APR_FOPEN_TRUNCATE,
-                                   APR_FPROT_OS_DEFAULT, unit_pool),
-                     APR_SUCCESS);
-    apr_file_printf(f, "%s\n", KEY_STD);
-    apr_file_close(f);
+    rewrite(path, "%s\n", KEY_STD);
     apr_file_perms_set(path, APR_FPROT_UREAD | APR_FPROT_UWRITE |
                                  APR_FPROT_GREAD | APR_FPROT_WREAD);
     ck_assert_ptr_nonnull(strstr(

@@ -97,6 +97,64 @@ START_TEST(full_neighbourhood_waits)
 }
 END_TEST
 
+/* A child process that locks key (waiting up to LONG_WAIT), says so on
+ * *from_child, then holds it until the parent writes to *to_child (with
+ * die: exits holding it, no release, no cleanup). */
+static pid_t spawn_holder(apr_uint64_t key, int die, int *from_child,
+                          int *to_child)
+{
+    int up[2], down[2];
+    pid_t pid;
+    char c;
+
+    ck_assert_int_eq(pipe(up), 0);
+    ck_assert_int_eq(pipe(down), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        apr_pool_t *pool;
+        dbs_lock_t *lock;
+
+        apr_pool_create(&pool, NULL);
+        if (dbs_lock_session(table(), key, apr_time_now() + LONG_WAIT, pool,
+                             &lock) != APR_SUCCESS ||
+            write(up[1], "h", 1) != 1) {
+            _exit(1);
+        }
+        if (die) {
+            _exit(0);
+        }
+        if (read(down[0], &c, 1) != 1) {
+            _exit(1);
+        }
+        dbs_lock_release(lock);
+        _exit(0);
+    }
+    close(up[1]);
+    close(down[0]);
+    *from_child = up[0];
+    *to_child = down[1];
+    return pid;
+}
+
+static void wait_until_held(int from_child)
+{
+    char c;
+
+    ck_assert_int_eq(read(from_child, &c, 1), 1);
+    close(from_child);
+}
+
+/* A child that holds key by the time this returns. */
+static pid_t child_holding(apr_uint64_t key, int die, int *to_child)
+{
+    int from_child;
+    pid_t pid = spawn_holder(key, die, &from_child, to_child);
+
+    wait_until_held(from_child);
+    return pid;
+}
+
 static void reap(pid_t pid)
 {
     int status;
@@ -111,40 +169,25 @@ START_TEST(waiting_for_a_slot_keeps_one_holder)
 {
     dbs_lock_t *held[32], *lock;
     apr_uint64_t k, waiter_key = 7 + 32 * DBS_LOCK_SLOTS;
-    int up[2], down[2];
+    int from_child, to_child;
     pid_t pid;
-    char c;
 
     for (k = 0; k < 32; k++) {
         ck_assert_int_eq(try_lock(7 + k * DBS_LOCK_SLOTS, &held[k]),
                          APR_SUCCESS);
     }
-    ck_assert_int_eq(pipe(up), 0);
-    ck_assert_int_eq(pipe(down), 0);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        apr_pool_t *pool;
-
-        apr_pool_create(&pool, NULL);
-        if (dbs_lock_session(table(), waiter_key, apr_time_now() + LONG_WAIT,
-                             pool, &lock) != APR_SUCCESS ||
-            write(up[1], "h", 1) != 1 || read(down[0], &c, 1) != 1) {
-            _exit(1);
-        }
-        dbs_lock_release(lock);
-        _exit(0);
-    }
+    pid = spawn_holder(waiter_key, 0, &from_child, &to_child);
     /* The child waits (give it time to start waiting: otherwise it would
      * merely find the freed slot); a slot frees; the child takes it. */
     apr_sleep(apr_time_from_msec(200));
     dbs_lock_release(held[0]);
-    ck_assert_int_eq(read(up[0], &c, 1), 1);
+    wait_until_held(from_child);
     /* Another slot frees: the waiter's session must still be held. */
     dbs_lock_release(held[5]);
     ck_assert_int_eq(try_lock(waiter_key, &lock), APR_TIMEUP);
-    ck_assert_int_eq(write(down[1], "r", 1), 1);
+    ck_assert_int_eq(write(to_child, "r", 1), 1);
     reap(pid);
+    close(to_child);
     ck_assert_int_eq(try_lock(waiter_key, &lock), APR_SUCCESS);
 }
 END_TEST
@@ -161,47 +204,6 @@ START_TEST(pool_cleanup_releases)
     ck_assert_int_eq(try_lock(9, &lock), APR_SUCCESS);
 }
 END_TEST
-
-/* A child holds key 5 until the parent writes to it (or, with die, exits
- * holding it). The parent reads one byte once the child holds it. */
-static pid_t child_holding(apr_uint64_t key, int die, int *to_child)
-{
-    int up[2], down[2];
-    pid_t pid;
-    char c;
-
-    ck_assert_int_eq(pipe(up), 0);
-    ck_assert_int_eq(pipe(down), 0);
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        apr_pool_t *pool;
-        dbs_lock_t *lock;
-
-        apr_pool_create(&pool, NULL);
-        if (dbs_lock_session(table(), key, apr_time_now() + LONG_WAIT, pool,
-                             &lock) != APR_SUCCESS) {
-            _exit(1);
-        }
-        if (write(up[1], "h", 1) != 1) {
-            _exit(1);
-        }
-        if (die) {
-            _exit(0); /* no release, no cleanup */
-        }
-        if (read(down[0], &c, 1) != 1) {
-            _exit(1);
-        }
-        dbs_lock_release(lock);
-        _exit(0);
-    }
-    close(up[1]);
-    close(down[0]);
-    ck_assert_int_eq(read(up[0], &c, 1), 1);
-    close(up[0]);
-    *to_child = down[1];
-    return pid;
-}
 
 START_TEST(shared_between_processes)
 {
