@@ -4,7 +4,11 @@
 --
 -- id_hash holds BLAKE2b-256 of the session ID in hex: the ID itself is never
 -- stored, so read access to this table does not let anyone take a session.
--- Empty strings mean "none" in user_name, flash and csrf_token.
+-- Empty strings mean "none" in user_name, flash, csrf_token and
+-- prev_id_hash.
+-- Renewal (DBSessionRenewalTimeout): renewed_at is when the current ID was
+-- issued; prev_id_hash is the hash of the ID it replaced, which keeps
+-- working until prev_until (0: until the new ID is first presented).
 -- session_data and flash are limited by DBSessionMaxSize (default 65536
 -- bytes). TEXT holds that on SQLite and PostgreSQL; MySQL/MariaDB's TEXT
 -- stops at 65535 bytes, so the ALTER TABLE at the end, in a comment that
@@ -17,9 +21,13 @@ CREATE TABLE dbsession (
     csrf_token   VARCHAR(64)  NOT NULL DEFAULT '',
     created_at   BIGINT       NOT NULL,
     active_at    BIGINT       NOT NULL,
-    expires_at   BIGINT       NOT NULL
+    expires_at   BIGINT       NOT NULL,
+    renewed_at   BIGINT       NOT NULL DEFAULT 0,
+    prev_id_hash VARCHAR(64)  NOT NULL DEFAULT '',
+    prev_until   BIGINT       NOT NULL DEFAULT 0
 );
 CREATE INDEX dbsession_expires_at ON dbsession (expires_at);
 CREATE INDEX dbsession_user_name ON dbsession (user_name);
+CREATE INDEX dbsession_prev_id_hash ON dbsession (prev_id_hash);
 /*!40100 ALTER TABLE dbsession MODIFY session_data MEDIUMTEXT NOT NULL,
                               MODIFY flash MEDIUMTEXT NOT NULL */;

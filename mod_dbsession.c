@@ -382,7 +382,16 @@ static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
     }
     rs->in_txn = 1;
     rs->session.cookie_invalid = walk.presented && !rs->session.loaded;
-    if (rs->session.loaded) {
+    if (rs->session.renewal_violations) {
+        /* A replaced ID long after its replacement came back: a copy of an
+         * old cookie, perhaps a stolen one. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      DBSLOGNO(022) "renewal violation: a session ID replaced "
+                                    "by renewal was presented after its "
+                                    "grace, treated as unknown (session %s)",
+                      rs->session.violated);
+    }
+    if (rs->session.loaded && !rs->session.via_previous) {
         /* Key rotation: a cookie of an older key is sealed again with the
          * first one by the next committing response. */
         int i = id_index(walk.ids, rs->session.id);

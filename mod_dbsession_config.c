@@ -273,6 +273,10 @@ const command_rec dbsession_cmds[] = {
     AP_INIT_TAKE1("DBSessionExtensionDelay", set_dir_seconds,
                   DIR_OFFSET(extension_delay), RSRC_CONF | ACCESS_CONF,
                   "least seconds between idle extensions (default 60)"),
+    AP_INIT_TAKE1("DBSessionRenewalTimeout", set_dir_seconds,
+                  DIR_OFFSET(renewal_timeout), RSRC_CONF | ACCESS_CONF,
+                  "seconds after which the session ID is replaced, 0 off "
+                  "(default 0)"),
     AP_INIT_TAKE1("DBSessionLockTimeout", set_dir_seconds,
                   DIR_OFFSET(lock_timeout), RSRC_CONF | ACCESS_CONF,
                   "longest wait for the session's lock, then 503 (default 10)"),

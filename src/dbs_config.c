@@ -106,6 +106,7 @@ void dbs_dir_config_policy(const dbs_dir_config_t *c, dbs_policy_t *out)
     out->idle_timeout = c->idle_timeout;
     out->absolute_timeout = c->absolute_timeout;
     out->extension_delay = c->extension_delay;
+    out->renewal_timeout = c->renewal_timeout;
 }
 
 dbs_server_config_t *dbs_server_config_make(apr_pool_t *pool)

@@ -40,7 +40,7 @@ typedef struct {
     int enabled;
     int cookie_secure;
     int cookie_httponly;
-    int csrf_check; /* POST, PUT, PATCH, DELETE must carry the token */
+    int csrf_check;      /* POST, PUT, PATCH, DELETE must carry the token */
     int cookie_samesite; /* dbs_samesite_e */
     int rollback_status;
     apr_int64_t cookie_max_age;

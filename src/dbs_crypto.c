@@ -248,9 +248,8 @@ apr_status_t dbs_cookie_open(const dbs_keyring_t *ring, dbs_cipher_e cipher,
                : APR_EGENERAL;
 }
 
-apr_status_t dbs_cookie_open_key(const dbs_keyring_t *ring,
-                                 dbs_cipher_e cipher, const char *value,
-                                 const char *cookie_name,
+apr_status_t dbs_cookie_open_key(const dbs_keyring_t *ring, dbs_cipher_e cipher,
+                                 const char *value, const char *cookie_name,
                                  unsigned char id_out[DBS_ID_BYTES],
                                  int *key_index)
 {

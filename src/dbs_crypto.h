@@ -72,9 +72,8 @@ apr_status_t dbs_cookie_open(const dbs_keyring_t *ring, dbs_cipher_e cipher,
  * sealing key; more means the cookie should be sealed again). A well-formed
  * cookie of a key id the ring does not hold gives APR_ENOENT (a retired or
  * foreign key). */
-apr_status_t dbs_cookie_open_key(const dbs_keyring_t *ring,
-                                 dbs_cipher_e cipher, const char *value,
-                                 const char *cookie_name,
+apr_status_t dbs_cookie_open_key(const dbs_keyring_t *ring, dbs_cipher_e cipher,
+                                 const char *value, const char *cookie_name,
                                  unsigned char id_out[DBS_ID_BYTES],
                                  int *key_index);
 

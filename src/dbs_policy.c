@@ -39,3 +39,27 @@ int dbs_policy_wants_extension(const dbs_policy_t *p, apr_int64_t active_at,
 {
     return p->idle_timeout > 0 && now - active_at >= p->extension_delay;
 }
+
+dbs_renewal_e dbs_policy_renewal(const dbs_policy_t *p,
+                                 const dbs_renewal_state_t *r, apr_int64_t now)
+{
+    int renewal_on = p->renewal_timeout > 0;
+
+    if (r->presented_previous) {
+        if (r->previous_until > 0) {
+            return now > r->previous_until ? DBS_RENEWAL_VIOLATION
+                                           : DBS_RENEWAL_KEEP;
+        }
+        return renewal_on && now >= r->renewed_at + DBS_RENEWAL_GRACE
+                   ? DBS_RENEWAL_REPLACE
+                   : DBS_RENEWAL_KEEP;
+    }
+    if (r->has_previous && r->previous_until == 0) {
+        return DBS_RENEWAL_CONFIRM;
+    }
+    if (renewal_on && now >= r->renewed_at + p->renewal_timeout &&
+        (!r->has_previous || now > r->previous_until)) {
+        return DBS_RENEWAL_ROTATE;
+    }
+    return DBS_RENEWAL_KEEP;
+}

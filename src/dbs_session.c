@@ -16,17 +16,41 @@ void dbs_session_init(dbs_session_t *s, apr_pool_t *pool)
 {
     memset(s, 0, sizeof(*s));
     s->data = apr_table_make(pool, 8);
-    s->user = s->flash = s->csrf = "";
+    s->user = s->flash = s->csrf = s->prev_hash = "";
 }
 
 /* Take a loaded row as the session, unless it has expired (strict mode: an
  * unknown or expired ID is never adopted). */
+static void renewal_state(const dbs_session_t *s, dbs_renewal_state_t *out)
+{
+    out->renewed_at = s->renewed_at;
+    out->has_previous = *s->prev_hash != '\0';
+    out->previous_until = s->prev_until;
+    out->presented_previous = s->via_previous;
+}
+
+/* An ID a renewal replaced, presented after its grace. */
+static int renewal_violated(dbs_session_t *s, const dbs_record_t *rec,
+                            const dbs_policy_t *p, apr_int64_t now)
+{
+    dbs_renewal_state_t state = {rec->renewed_at, 1, rec->prev_until, 1};
+
+    if (!rec->via_previous ||
+        dbs_policy_renewal(p, &state, now) != DBS_RENEWAL_VIOLATION) {
+        return 0;
+    }
+    s->renewal_violations++;
+    apr_cpystrn(s->violated, rec->id_hash, sizeof(s->violated));
+    return 1;
+}
+
 static apr_status_t adopt(dbs_session_t *s, apr_pool_t *pool,
                           const dbs_record_t *rec, int found,
                           const dbs_policy_t *p, apr_int64_t now,
                           dbs_fail_e *fail, const char **err)
 {
-    if (!found || dbs_policy_expired(p, rec->created_at, rec->active_at, now)) {
+    if (!found || dbs_policy_expired(p, rec->created_at, rec->active_at, now) ||
+        renewal_violated(s, rec, p, now)) {
         s->cookie_invalid = 1;
         return APR_SUCCESS;
     }
@@ -43,6 +67,11 @@ static apr_status_t adopt(dbs_session_t *s, apr_pool_t *pool,
     s->csrf = rec->csrf;
     s->created_at = rec->created_at;
     s->active_at = rec->active_at;
+    s->renewed_at = rec->renewed_at;
+    s->prev_hash = rec->prev_hash;
+    s->prev_until = rec->prev_until;
+    s->via_previous = rec->via_previous;
+    apr_cpystrn(s->id_hash, rec->id_hash, sizeof(s->id_hash));
     return APR_SUCCESS;
 }
 
@@ -369,6 +398,46 @@ static void fill_record(const dbs_session_t *s, apr_pool_t *pool,
     rec->csrf = s->csrf;
     rec->created_at = s->created_at;
     rec->active_at = s->active_at;
+    rec->renewed_at = s->renewed_at;
+    rec->prev_hash = s->prev_hash;
+    rec->prev_until = s->prev_until;
+}
+
+/* A fresh ID for the session, with what renewal keeps of the old one. */
+static void new_id(dbs_session_t *s, apr_pool_t *pool, const char *prev_hash,
+                   apr_int64_t now)
+{
+    s->prev_hash = apr_pstrdup(pool, prev_hash);
+    s->prev_until = 0;
+    s->renewed_at = now;
+    s->via_previous = 0;
+    dbs_id_generate(s->id);
+    dbs_id_hash_hex(s->id, s->id_hash);
+}
+
+/* What renewal adds to this save: a new ID (keeping the one to remember as
+ * previous), or the start of the previous ID's grace. 1 if it writes. */
+static int plan_renewal(dbs_session_t *s, apr_pool_t *pool,
+                        const dbs_policy_t *p, apr_int64_t now)
+{
+    dbs_renewal_state_t state;
+
+    renewal_state(s, &state);
+    switch (s->rotate ? DBS_RENEWAL_KEEP : dbs_policy_renewal(p, &state, now)) {
+    case DBS_RENEWAL_CONFIRM:
+        s->prev_until = now + DBS_RENEWAL_GRACE;
+        return 1;
+    case DBS_RENEWAL_ROTATE:
+        new_id(s, pool, s->id_hash, now);
+        s->renewed = 1;
+        return 1;
+    case DBS_RENEWAL_REPLACE:
+        new_id(s, pool, s->prev_hash, now);
+        s->renewed = 1;
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 static apr_status_t store_changes(dbs_session_t *s, const dbs_store_t *st,
@@ -396,8 +465,7 @@ static apr_status_t store_changes(dbs_session_t *s, const dbs_store_t *st,
             }
             return APR_SUCCESS;
         }
-        dbs_id_generate(s->id);
-        dbs_id_hash_hex(s->id, s->id_hash);
+        new_id(s, pool, "", now);
         s->created_at = s->active_at = now;
         s->csrf = dbs_token_generate(pool);
         fill_record(s, pool, &rec);
@@ -411,11 +479,11 @@ static apr_status_t store_changes(dbs_session_t *s, const dbs_store_t *st,
         *cookie = DBS_COOKIE_SET;
         return APR_SUCCESS;
     }
-    if (s->rotate || s->changed) {
-        memcpy(old_hash, s->id_hash, sizeof(old_hash));
+    memcpy(old_hash, s->id_hash, sizeof(old_hash));
+    if (plan_renewal(s, pool, p, now) || s->rotate || s->changed) {
         if (s->rotate) {
-            dbs_id_generate(s->id);
-            dbs_id_hash_hex(s->id, s->id_hash);
+            /* Regenerate, a new user: the old ID dies at once. */
+            new_id(s, pool, "", now);
         }
         s->active_at = now;
         fill_record(s, pool, &rec);
@@ -424,20 +492,26 @@ static apr_status_t store_changes(dbs_session_t *s, const dbs_store_t *st,
                              err) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
-        *cookie =
-            s->rotate || cookie_max_age > 0 ? DBS_COOKIE_SET : DBS_COOKIE_NONE;
         s->rotate = s->changed = 0;
-        return APR_SUCCESS;
     }
-    if (dbs_policy_wants_extension(p, s->active_at, now)) {
+    else if (dbs_policy_wants_extension(p, s->active_at, now)) {
         s->active_at = now;
         if (dbs_store_touch(st, c, pool, s->id_hash, now,
                             dbs_policy_row_expiry(p, s->created_at, now),
                             err) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
-        *cookie = cookie_max_age > 0 ? DBS_COOKIE_SET : DBS_COOKIE_NONE;
     }
+    else {
+        return APR_SUCCESS;
+    }
+    /* A new ID needs its cookie; a write that moved the idle expiry moves a
+     * Max-Age with it. The previous ID's cookie is never sent again: it
+     * would replace the new one the client may hold by now. */
+    *cookie = strcmp(old_hash, s->id_hash) != 0 ||
+                      (cookie_max_age > 0 && !s->via_previous)
+                  ? DBS_COOKIE_SET
+                  : DBS_COOKIE_NONE;
     return APR_SUCCESS;
 }
 

@@ -50,19 +50,31 @@ typedef struct {
     const char *csrf;  /* "" = none yet */
     apr_int64_t created_at;
     apr_int64_t active_at;
+    /* Renewal (see dbs_policy_renewal). With via_previous the request came
+     * with the ID a renewal replaced: id is that old ID, id_hash the
+     * session's current one, and no cookie can be sent for it. */
+    apr_int64_t renewed_at;
+    const char *prev_hash;
+    apr_int64_t prev_until;
+    int via_previous;
+    /* Replaced IDs presented after their grace, and the current ID hash
+     * prefix of the (last) session they belonged to, for the log. */
+    int renewal_violations;
+    char violated[DBS_FINGERPRINT_CHARS + 1];
     /* What this request changed. */
-    int changed; /* data, user or flash */
-    int rotate;  /* a new ID: Regenerate or a change of user */
-    int deleted; /* Invalidate: the loaded row goes */
+    int changed;       /* data, user or flash */
+    int rotate;        /* a new ID: Regenerate or a change of user */
+    int deleted;       /* Invalidate: the loaded row goes */
     int revoke_others; /* the user's other sessions go */
     int revoked;       /* how many did, once saved */
+    int renewed;       /* the save issued a new ID for renewal */
 } dbs_session_t;
 
 void dbs_session_init(dbs_session_t *s, apr_pool_t *pool);
 
-/* Look the cookie's ID up (id NULL: no usable cookie). Expired rows are
- * treated as absent. On a database error returns non-success, *fail says
- * which kind. */
+/* Look the cookie's ID up (id NULL: no usable cookie). Expired rows, and
+ * IDs a renewal replaced once their grace is over, are treated as absent. On a
+ * database error returns non-success, *fail says which kind. */
 apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
                               dbs_conn_t *c, apr_pool_t *pool,
                               const unsigned char *id, const dbs_policy_t *p,
@@ -102,9 +114,11 @@ apr_status_t dbs_session_apply(dbs_session_t *s, apr_pool_t *pool,
                                const char **err);
 
 /* Store what the request changed (inside the caller's transaction) and say
- * what the cookie should do. Revoke-Others deletes the user's other
- * sessions in the same transaction (s->revoked counts them). With a cookie Max-Age, every write that extends
- * the idle expiry also re-sends the cookie so that both move together. */
+ * what the cookie should do. Renewal happens here: a committing response
+ * past DBSessionRenewalTimeout gets a new ID (s->renewed). Revoke-Others
+ * deletes the user's other sessions in the same transaction (s->revoked counts
+ * them). With a cookie Max-Age, every write that extends the idle expiry also
+ * re-sends the cookie so that both move together. */
 apr_status_t dbs_session_save(dbs_session_t *s, const dbs_store_t *st,
                               dbs_conn_t *c, apr_pool_t *pool,
                               const dbs_policy_t *p, apr_int64_t now,

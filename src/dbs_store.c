@@ -23,6 +23,7 @@ typedef enum {
     STMT_CLAIM,
     STMT_LOAD_NOWAIT,
     STMT_REVOKE_OTHERS,
+    STMT_LOAD_PREVIOUS,
     STMT_BEGIN,
     STMT_COMMIT,
     STMT_ROLLBACK,
@@ -52,7 +53,9 @@ typedef struct {
 } conn_state_t;
 
 #define COLUMNS                                                                \
-    "user_name, session_data, flash, csrf_token, created_at, active_at"
+    "user_name, session_data, flash, csrf_token, created_at, active_at, "      \
+    "renewed_at, prev_id_hash, prev_until"
+#define NCOLUMNS 9
 /* PostgreSQL: take the advisory lock of a new ID before the statement that
  * follows writes it. Passed as an argument of apr_psprintf, not as format. */
 #define PG_CLAIM_CTE                                                           \
@@ -119,13 +122,15 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
         st->sql[k][STMT_INSERT] = apr_psprintf(
             pool,
             "%sINSERT INTO %s (id_hash, " COLUMNS ", expires_at) SELECT "
-            "%%s, %%s, %%s, %%s, %%s, %%lld, %%lld, %%lld%s",
+            "%%s, %%s, %%s, %%s, %%s, %%lld, %%lld, %%lld, %%s, %%lld, "
+            "%%lld%s",
             k == KIND_PGSQL ? PG_CLAIM_CTE : "", table,
             k == KIND_PGSQL ? " FROM claimed" : "");
         st->sql[k][STMT_UPDATE] = apr_psprintf(
             pool,
             "UPDATE %s SET id_hash = %%s, user_name = %%s, session_data = %%s, "
             "flash = %%s, csrf_token = %%s, active_at = %%lld, "
+            "renewed_at = %%lld, prev_id_hash = %%s, prev_until = %%lld, "
             "expires_at = %%lld WHERE id_hash = %%s",
             table);
         st->sql[k][STMT_UPDATE_NEW_ID] =
@@ -135,7 +140,8 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
                       "%sUPDATE %s SET id_hash = %%s, user_name = %%s, "
                       "session_data = %%s, flash = %%s, "
                       "csrf_token = %%s, active_at = %%lld, "
-                      "expires_at = %%lld FROM claimed "
+                      "renewed_at = %%lld, prev_id_hash = %%s, "
+                      "prev_until = %%lld, expires_at = %%lld FROM claimed "
                       "WHERE id_hash = %%s",
                       PG_CLAIM_CTE, table)
                 : st->sql[k][STMT_UPDATE];
@@ -146,6 +152,9 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
                          table);
         st->sql[k][STMT_DELETE] =
             apr_psprintf(pool, "DELETE FROM %s WHERE id_hash = %%s", table);
+        /* Renewal: the row that a replaced ID now goes by. */
+        st->sql[k][STMT_LOAD_PREVIOUS] = apr_psprintf(
+            pool, "SELECT id_hash FROM %s WHERE prev_id_hash = %%s", table);
         st->sql[k][STMT_REVOKE_OTHERS] = apr_psprintf(
             pool, "DELETE FROM %s WHERE user_name = %%s AND id_hash <> %%s",
             table);
@@ -641,11 +650,23 @@ static apr_status_t lock_session(const dbs_store_t *st, dbs_conn_t *c,
 
 /* SQLite: a session found dead needs no lock (and holding it could make two
  * requests with the same dead cookies in opposite orders wait for each
- * other). */
-static void unlock_last_session(dbs_conn_t *c, conn_state_t *state)
+ * other). PostgreSQL's advisory locks last until the transaction ends. */
+static void unlock_session(dbs_conn_t *c, conn_state_t *state,
+                           const char *id_hash)
 {
-    if (state->kind == KIND_SQLITE3 && c->locked->nelts > 0) {
-        dbs_lock_release(((held_session_t *)apr_array_pop(c->locked))->lock);
+    apr_uint64_t key = dbs_lock_key(id_hash);
+    held_session_t *held = (held_session_t *)c->locked->elts;
+    int i;
+
+    if (state->kind != KIND_SQLITE3) {
+        return;
+    }
+    for (i = 0; i < c->locked->nelts; i++) {
+        if (held[i].key == key) {
+            dbs_lock_release(held[i].lock);
+            held[i] = held[--c->locked->nelts];
+            return;
+        }
     }
 }
 
@@ -683,10 +704,10 @@ static apr_status_t select_row(const dbs_store_t *st, dbs_conn_t *c,
     }
     /* id_hash is the primary key: one row at most. */
     if (apr_dbd_get_row(c->driver, pool, res, &row, 1) == 0) {
-        const char *v[6];
+        const char *v[NCOLUMNS];
         int i;
 
-        for (i = 0; i < 6; i++) {
+        for (i = 0; i < NCOLUMNS; i++) {
             v[i] = apr_dbd_get_entry(c->driver, row, i);
             v[i] = apr_pstrdup(pool, v[i] ? v[i] : "");
         }
@@ -696,6 +717,12 @@ static apr_status_t select_row(const dbs_store_t *st, dbs_conn_t *c,
         rec->csrf = v[3];
         rec->created_at = apr_atoi64(v[4]);
         rec->active_at = apr_atoi64(v[5]);
+        rec->renewed_at = apr_atoi64(v[6]);
+        /* A CHAR column comes back blank-padded from PostgreSQL. */
+        rec->prev_hash = v[7][0] == ' ' ? "" : v[7];
+        rec->prev_until = apr_atoi64(v[8]);
+        rec->id_hash = apr_pstrdup(pool, id_hash);
+        rec->via_previous = 0;
         *found = 1;
         drain(c, pool, res, 2);
     }
@@ -717,9 +744,94 @@ static apr_status_t lock_and_load(const dbs_store_t *st, dbs_conn_t *c,
         return APR_EGENERAL;
     }
     if (!*found) {
-        unlock_last_session(c, state);
+        unlock_session(c, state, id_hash);
     }
     return APR_SUCCESS;
+}
+
+/* Renewal: the current id_hash of the row whose previous ID is
+ * previous_hash, or NULL. */
+static apr_status_t select_renewed(const dbs_store_t *st, dbs_conn_t *c,
+                                   apr_pool_t *pool, conn_state_t *state,
+                                   const char *previous_hash,
+                                   const char **current, const char **err)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *values[1];
+    int rv;
+
+    *current = NULL;
+    values[0] = previous_hash;
+    rv = apr_dbd_pselect(c->driver, pool, c->handle, &res,
+                         state->stmt[STMT_LOAD_PREVIOUS], BUFFERED, 1, values);
+    if (rv != 0) {
+        *err = db_error(pool, c, rv, "loading the session");
+        forget_statements(st, c);
+        return APR_EGENERAL;
+    }
+    if (apr_dbd_get_row(c->driver, pool, res, &row, 1) == 0) {
+        const char *v = apr_dbd_get_entry(c->driver, row, 0);
+
+        *current = v ? apr_pstrdup(pool, v) : NULL;
+        drain(c, pool, res, 2);
+    }
+    return APR_SUCCESS;
+}
+
+/* A row can be renewed again while a request with its previous ID waits
+ * for it: then look once more. */
+#define RENEWED_LOOKUPS 3
+
+/* An ID a renewal replaced: lock the session under the ID it goes by now
+ * and read the row again (it may have changed while this request waited). */
+static apr_status_t load_renewed(const dbs_store_t *st, dbs_conn_t *c,
+                                 apr_pool_t *pool, conn_state_t *state,
+                                 const char *id_hash, dbs_record_t *rec,
+                                 int *found, dbs_fail_e *fail, const char **err)
+{
+    const char *current;
+    int i;
+
+    *fail = DBS_FAIL_DATABASE;
+    for (i = 0; i < RENEWED_LOOKUPS; i++) {
+        if (select_renewed(st, c, pool, state, id_hash, &current, err) !=
+            APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        if (!current) {
+            break;
+        }
+        if (lock_and_load(st, c, pool, state, current, rec, found, fail, err) !=
+            APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        if (*found && strcmp(rec->prev_hash, id_hash) == 0) {
+            rec->via_previous = 1;
+            return APR_SUCCESS;
+        }
+        if (*found) {
+            unlock_session(c, state, current);
+        }
+    }
+    *found = 0;
+    *fail = DBS_FAIL_NONE;
+    return APR_SUCCESS;
+}
+
+/* The live row of an ID, current or previous. */
+static apr_status_t load_session(const dbs_store_t *st, dbs_conn_t *c,
+                                 apr_pool_t *pool, conn_state_t *state,
+                                 const char *id_hash, dbs_record_t *rec,
+                                 int *found, dbs_fail_e *fail, const char **err)
+{
+    if (lock_and_load(st, c, pool, state, id_hash, rec, found, fail, err) !=
+        APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return *found ? APR_SUCCESS
+                  : load_renewed(st, c, pool, state, id_hash, rec, found, fail,
+                                 err);
 }
 
 /* BEGIN, COMMIT or ROLLBACK: prepared where the store prepared it, else as
@@ -774,6 +886,11 @@ static apr_status_t begin_pgsql_with_load(const dbs_store_t *st, dbs_conn_t *c,
         return APR_EGENERAL;
     }
     APR_ARRAY_PUSH(c->locked, held_session_t) = held;
+    if (!*found && load_renewed(st, c, pool, state, id_hash, rec, found, fail,
+                                err) != APR_SUCCESS) {
+        dbs_store_end(c, pool, 0, &ignored);
+        return APR_EGENERAL;
+    }
     return APR_SUCCESS;
 }
 
@@ -810,7 +927,7 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, dbs_conn_t *c,
      * the session's lock keeps the row still, and a transaction that read
      * first could not write later once another session has committed. */
     if (id_hash && state->kind == KIND_SQLITE3 &&
-        lock_and_load(st, c, pool, state, id_hash, rec, found, fail, err) !=
+        load_session(st, c, pool, state, id_hash, rec, found, fail, err) !=
             APR_SUCCESS) {
         release_locks(c);
         return APR_EGENERAL;
@@ -827,8 +944,8 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, dbs_conn_t *c,
         /* BEGIN may have reconnected: then prepare again on the new one. */
         c->server_thread = mysql_server_thread(c);
         if (get_state(st, c, &state, err, pool) != APR_SUCCESS ||
-            (id_hash && lock_and_load(st, c, pool, state, id_hash, rec, found,
-                                      fail, err) != APR_SUCCESS)) {
+            (id_hash && load_session(st, c, pool, state, id_hash, rec, found,
+                                     fail, err) != APR_SUCCESS)) {
             dbs_store_end(c, pool, 0, &ignored);
             return APR_EGENERAL;
         }
@@ -895,7 +1012,7 @@ apr_status_t dbs_store_load(const dbs_store_t *st, dbs_conn_t *c,
     if (get_state(st, c, &state, err, pool) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    return lock_and_load(st, c, pool, state, id_hash, rec, found, fail, err);
+    return load_session(st, c, pool, state, id_hash, rec, found, fail, err);
 }
 
 /* A new ID is locked before its row exists, so that a request presenting
@@ -928,7 +1045,7 @@ apr_status_t dbs_store_insert(const dbs_store_t *st, dbs_conn_t *c,
                               const dbs_record_t *rec, apr_int64_t expires_at,
                               const char **err)
 {
-    const char *values[9], **row = values, *claim;
+    const char *values[12], **row = values, *claim;
 
     if (lock_new_id(st, c, pool, id_hash, &claim, err) != APR_SUCCESS) {
         return APR_EGENERAL;
@@ -943,8 +1060,11 @@ apr_status_t dbs_store_insert(const dbs_store_t *st, dbs_conn_t *c,
     row[4] = rec->csrf;
     row[5] = i64(pool, rec->created_at);
     row[6] = i64(pool, rec->active_at);
-    row[7] = i64(pool, expires_at);
-    return run_query(st, c, pool, STMT_INSERT, values, claim ? 9 : 8, NULL,
+    row[7] = i64(pool, rec->renewed_at);
+    row[8] = rec->prev_hash;
+    row[9] = i64(pool, rec->prev_until);
+    row[10] = i64(pool, expires_at);
+    return run_query(st, c, pool, STMT_INSERT, values, claim ? 12 : 11, NULL,
                      err);
 }
 
@@ -953,7 +1073,7 @@ apr_status_t dbs_store_update(const dbs_store_t *st, dbs_conn_t *c,
                               const char *new_hash, const dbs_record_t *rec,
                               apr_int64_t expires_at, const char **err)
 {
-    const char *values[9], **row = values, *claim = NULL;
+    const char *values[12], **row = values, *claim = NULL;
     int new_id = strcmp(old_hash, new_hash) != 0;
 
     if (new_id &&
@@ -969,10 +1089,13 @@ apr_status_t dbs_store_update(const dbs_store_t *st, dbs_conn_t *c,
     row[3] = rec->flash;
     row[4] = rec->csrf;
     row[5] = i64(pool, rec->active_at);
-    row[6] = i64(pool, expires_at);
-    row[7] = old_hash;
+    row[6] = i64(pool, rec->renewed_at);
+    row[7] = rec->prev_hash;
+    row[8] = i64(pool, rec->prev_until);
+    row[9] = i64(pool, expires_at);
+    row[10] = old_hash;
     return run_query(st, c, pool, new_id ? STMT_UPDATE_NEW_ID : STMT_UPDATE,
-                     values, claim ? 9 : 8, NULL, err);
+                     values, claim ? 12 : 11, NULL, err);
 }
 
 apr_status_t dbs_store_touch(const dbs_store_t *st, dbs_conn_t *c,

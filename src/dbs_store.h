@@ -43,6 +43,16 @@ typedef struct {
     const char *csrf;
     apr_int64_t created_at;
     apr_int64_t active_at;
+    /* Renewal: when the current ID was issued, the hash of the ID it
+     * replaced, and until when that one works (0: until the current one is
+     * first presented). */
+    apr_int64_t renewed_at;
+    const char *prev_hash;
+    apr_int64_t prev_until;
+    /* Set by a load: the row's current id_hash, and whether the ID looked
+     * up was its previous one. */
+    const char *id_hash;
+    int via_previous;
 } dbs_record_t;
 
 /* How a begin failed: the caller answers 503 either way, Retry-After and
@@ -96,8 +106,10 @@ apr_status_t dbs_store_revive(const dbs_store_t *st, dbs_conn_t *c,
 
 /* Load and lock the row of id_hash; *found is 0 when there is none. A row
  * another transaction is creating is waited for, so a client that got the
- * new cookie never misses it. On failure *fail tells a lock wait that ran
- * out from any other database error. */
+ * new cookie never misses it. An ID that a renewal replaced finds the row
+ * that replaced it (rec->via_previous), locked under its current ID, so
+ * requests with the old and the new cookie wait for each other. On failure
+ * *fail tells a lock wait that ran out from any other database error. */
 apr_status_t dbs_store_load(const dbs_store_t *st, dbs_conn_t *c,
                             apr_pool_t *pool, const char *id_hash,
                             dbs_record_t *rec, int *found, dbs_fail_e *fail,

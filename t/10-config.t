@@ -16,6 +16,7 @@ my @bad = (
     ['DBSessionAbsoluteTimeout 10s', qr/DBSessionAbsoluteTimeout expects/],
     ['DBSessionExtensionDelay 1e3', qr/DBSessionExtensionDelay expects/],
     ['DBSessionLockTimeout x', qr/DBSessionLockTimeout expects/],
+    ['DBSessionRenewalTimeout -1', qr/DBSessionRenewalTimeout expects/],
     ['DBSessionCookieMaxAge 99999999999', qr/DBSessionCookieMaxAge expects/],
     ['DBSessionCleanupInterval soon', qr/DBSessionCleanupInterval expects/],
     ['DBSessionKey c2hvcnQ=', qr/DBSessionKey the key must decode to exactly 32 bytes/],
@@ -135,6 +136,7 @@ DBSessionLockTimeout 0
     DBSessionIdleTimeout 0
     DBSessionAbsoluteTimeout 0
     DBSessionExtensionDelay 0
+    DBSessionRenewalTimeout 0
     DBSessionRollbackStatus 500
     DBSessionLockTimeout 30
     DBSessionMaxSize 256
@@ -153,6 +155,7 @@ DBSessionLockTimeout 0
     DBSessionCookieMaxAge 3600
     DBSessionIdleTimeout 600
     DBSessionAbsoluteTimeout 7200
+    DBSessionRenewalTimeout 900
     DBSessionMaxSize 16777216
     DBSessionCSRFCheck Off
 </Location>

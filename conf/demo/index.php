@@ -68,6 +68,11 @@ $flash = isset($_SERVER['DBSESSION_FLASH']) ? explode('&', $_SERVER['DBSESSION_F
 <h1>mod_dbsession demo</h1>
 <?php foreach ($flash as $m) echo '<p class="flash">', h(rawurldecode($m)), "</p>\n"; ?>
 <p>Session: <?= $_SERVER['DBSESSION_NEW'] === '1' ? '<b>none yet</b> (nothing stored, no cookie, no row)' : 'created ' . date('H:i:s', $_SERVER['DBSESSION_CREATED']) . ', expires ' . date('H:i:s', $_SERVER['DBSESSION_EXPIRES']) ?></p>
+<?php if (isset($_COOKIE['session'])): ?>
+<p>Cookie fingerprint: <code><?= h(substr(hash('sha256', $_COOKIE['session']), 0, 8)) ?></code>.
+<code>DBSessionRenewalTimeout 60</code>: reload after a minute and it changes
+(a new session ID), while the session and its data stay.</p>
+<?php endif; ?>
 <?php if ($user === ''): ?>
 <form method="post"><?= csrf_field() ?><input name="name" placeholder="your name">
 <button name="action" value="login">Log in</button></form>

@@ -13,7 +13,7 @@ Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0,
                                 keep_alive => 0);
 
 our @EXPORT = qw(req session_cookie set_cookies seen db_scalar db_rows
-                 db_server new_session parallel);
+                 db_server new_session parallel log_mark logged_since);
 
 # req(GET => '/cgi/echo.pl?set=a%3D1', cookie => $value, name => 'session',
 #     headers => [Name => value, ...], content => $body)
@@ -101,6 +101,19 @@ sub parallel {
         waitpid $pid, 0;
     }
     return @out;
+}
+
+# The error log, read from a mark: log_mark() before the requests, then
+# logged_since($mark, qr/DBS022/) counts the lines that match.
+my $error_log = 't/logs/error_log';
+sub log_mark { return -s $error_log || 0 }
+sub logged_since {
+    my ($mark, $pattern) = @_;
+    open my $fh, '<', $error_log or die "$error_log: $!";
+    seek $fh, $mark, 0 or die "seek: $!";
+    my $n = grep { /$pattern/ } <$fh>;
+    close $fh;
+    return $n;
 }
 
 sub db_rows { db_scalar('SELECT count(*) FROM dbsession') }

@@ -27,7 +27,7 @@ void sqlite_connect(dbs_conn_t *c)
 void sqlite_setup(void)
 {
     apr_file_t *f;
-    char buf[4096];
+    char buf[8192];
     apr_size_t len = sizeof(buf) - 1;
     char *stmt, *last;
     apr_dbd_results_t *res = NULL;

@@ -9,12 +9,15 @@
 #include <apr_strings.h>
 
 static dbs_store_t *store;
-static const dbs_policy_t policy = {100, 1000, 10};
+static const dbs_policy_t policy = {100, 1000, 10, 0};
+/* What load and save use: a test of renewal swaps it. */
+static const dbs_policy_t *in_use;
 
 static void setup(void)
 {
     sqlite_setup();
     store = dbs_store_make(unit_pool, "dbsession");
+    in_use = &policy;
 }
 
 static dbs_writes_t *writes(dbs_op_e op, const char *value)
@@ -35,7 +38,7 @@ static dbs_cookie_action_e save(dbs_session_t *s, apr_int64_t now)
     dbs_cookie_action_e cookie;
     const char *err = NULL;
 
-    ck_assert_int_eq(dbs_session_save(s, store, &unit_conn, unit_pool, &policy,
+    ck_assert_int_eq(dbs_session_save(s, store, &unit_conn, unit_pool, in_use,
                                       now, 0, &cookie, &err),
                      APR_SUCCESS);
     ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
@@ -55,8 +58,30 @@ static void load(dbs_session_t *s, const unsigned char *id, apr_int64_t now)
                      APR_SUCCESS);
     dbs_session_init(s, unit_pool);
     ck_assert_int_eq(dbs_session_load(s, store, &unit_conn, unit_pool, id,
-                                      &policy, now, &fail, &err),
+                                      in_use, now, &fail, &err),
                      APR_SUCCESS);
+}
+
+/* Apply writes that must be accepted. */
+static void apply(dbs_session_t *s, dbs_writes_t *w)
+{
+    const char *err = NULL;
+
+    ck_assert_msg(dbs_session_apply(s, unit_pool, w, 65536, &err) ==
+                      APR_SUCCESS,
+                  "refused: %s", err);
+}
+
+/* A new stored session made by one write at `now`; its ID goes to id. */
+static void create(dbs_op_e op, const char *value, apr_int64_t now,
+                   unsigned char *id)
+{
+    dbs_session_t s;
+
+    load(&s, NULL, now);
+    apply(&s, writes(op, value));
+    ck_assert_int_eq(save(&s, now), DBS_COOKIE_SET);
+    memcpy(id, s.id, DBS_ID_BYTES);
 }
 
 static long long rows(void)
@@ -114,13 +139,9 @@ END_TEST
 START_TEST(expired_and_unknown_are_not_adopted)
 {
     dbs_session_t s;
-    const char *err;
     unsigned char id[DBS_ID_BYTES], unknown[DBS_ID_BYTES];
 
-    load(&s, NULL, 1000);
-    dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=1"), 65536, &err);
-    save(&s, 1000);
-    memcpy(id, s.id, DBS_ID_BYTES);
+    create(DBS_OP_SET, "a=1", 1000, id);
 
     load(&s, id, 1101); /* idle 100 passed */
     ck_assert(!s.loaded);
@@ -200,17 +221,13 @@ START_TEST(user_change_and_regenerate_rotate)
     dbs_session_t s;
     const char *err;
     unsigned char first[DBS_ID_BYTES], second[DBS_ID_BYTES];
-
     const char *token;
 
-    load(&s, NULL, 1000);
-    dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=1"), 65536, &err);
-    save(&s, 1000);
-    memcpy(first, s.id, DBS_ID_BYTES);
+    create(DBS_OP_SET, "a=1", 1000, first);
+    load(&s, first, 1001);
     token = s.csrf;
     ck_assert_int_gt(strlen(token), 0);
 
-    load(&s, first, 1001);
     dbs_session_apply(&s, unit_pool, writes(DBS_OP_USER, "alice%40example"),
                       65536, &err);
     ck_assert_int_eq(save(&s, 1001), DBS_COOKIE_SET);
@@ -303,11 +320,7 @@ START_TEST(revoke_others)
     int i;
 
     for (i = 0; i < 3; i++) {
-        load(&s, NULL, 1000);
-        dbs_session_apply(&s, unit_pool, writes(DBS_OP_USER, users[i]), 65536,
-                          &err);
-        save(&s, 1000);
-        memcpy(ids[i], s.id, DBS_ID_BYTES);
+        create(DBS_OP_USER, users[i], 1000, ids[i]);
     }
     ck_assert_int_eq(rows(), 3);
 
@@ -353,10 +366,7 @@ START_TEST(invalidate)
     unsigned char id[DBS_ID_BYTES];
     dbs_writes_t *w;
 
-    load(&s, NULL, 1000);
-    dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=1"), 65536, &err);
-    save(&s, 1000);
-    memcpy(id, s.id, DBS_ID_BYTES);
+    create(DBS_OP_SET, "a=1", 1000, id);
 
     load(&s, id, 1001);
     dbs_session_apply(&s, unit_pool, writes(DBS_OP_INVALIDATE, "1"), 65536,
@@ -365,10 +375,7 @@ START_TEST(invalidate)
     ck_assert_int_eq(rows(), 0);
 
     /* Invalidate + Set in one response: a fresh session. */
-    load(&s, NULL, 1000);
-    dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=1"), 65536, &err);
-    save(&s, 1000);
-    memcpy(id, s.id, DBS_ID_BYTES);
+    create(DBS_OP_SET, "a=1", 1000, id);
     load(&s, id, 1001);
     w = writes(DBS_OP_SET, "b=2");
     add(w, DBS_OP_INVALIDATE, "1");
@@ -415,10 +422,7 @@ START_TEST(open_takes_the_first_live_id)
     const char *retried;
     dbs_fail_e fail;
 
-    load(&s, NULL, 1000);
-    dbs_session_apply(&s, unit_pool, writes(DBS_OP_SET, "a=live"), 65536, &err);
-    save(&s, 1000);
-    memcpy(live, s.id, DBS_ID_BYTES);
+    create(DBS_OP_SET, "a=live", 1000, live);
     dbs_id_generate(unknown);
 
     /* A tossed unknown cookie first, the live one second. */
@@ -448,6 +452,144 @@ START_TEST(open_takes_the_first_live_id)
 }
 END_TEST
 
+/* Renewal: the next committing response past the renewal timeout gets a
+ * new ID with the same data and token; the old one works until the new one
+ * came back, then for DBS_RENEWAL_GRACE seconds, then never. */
+START_TEST(renewal_keeps_the_old_id_through_its_grace)
+{
+    static const dbs_policy_t renewing = {0, 0, 10, 300};
+    dbs_session_t s;
+    unsigned char old[DBS_ID_BYTES], renewed[DBS_ID_BYTES], third[DBS_ID_BYTES];
+    const char *token;
+
+    in_use = &renewing;
+    create(DBS_OP_SET, "a=1", 1000, old);
+    load(&s, old, 1299);
+    token = apr_pstrdup(unit_pool, s.csrf);
+    ck_assert_int_eq(save(&s, 1299), DBS_COOKIE_NONE);
+    load(&s, old, 1300);
+    ck_assert_int_eq(save(&s, 1300), DBS_COOKIE_SET);
+    ck_assert(s.renewed);
+    ck_assert(memcmp(s.id, old, DBS_ID_BYTES) != 0);
+    memcpy(renewed, s.id, DBS_ID_BYTES);
+    ck_assert_int_eq(rows(), 1);
+
+    /* A parallel request with the old cookie: the same session, its write
+     * kept, no cookie (it would replace the new one), no second renewal. */
+    load(&s, old, 1310);
+    ck_assert(s.loaded);
+    ck_assert(s.via_previous);
+    apply(&s, writes(DBS_OP_SET, "b=2"));
+    ck_assert_int_eq(save(&s, 1310), DBS_COOKIE_NONE);
+    ck_assert(!s.renewed);
+
+    /* The new ID comes back: same data and token; the old one's grace
+     * starts, written without a cookie. */
+    load(&s, renewed, 1320);
+    ck_assert(s.loaded);
+    ck_assert(!s.via_previous);
+    ck_assert_str_eq(apr_table_get(s.data, "a"), "1");
+    ck_assert_str_eq(apr_table_get(s.data, "b"), "2");
+    ck_assert_str_eq(s.csrf, token);
+    ck_assert_int_eq(save(&s, 1320), DBS_COOKIE_NONE);
+    ck_assert_int_eq(sqlite_count("SELECT prev_until FROM dbsession"),
+                     1320 + DBS_RENEWAL_GRACE);
+
+    load(&s, old, 1320 + DBS_RENEWAL_GRACE);
+    ck_assert(s.loaded);
+    ck_assert_int_eq(s.renewal_violations, 0);
+    load(&s, old, 1321 + DBS_RENEWAL_GRACE);
+    ck_assert(!s.loaded);
+    ck_assert(s.cookie_invalid);
+    ck_assert_int_eq(s.renewal_violations, 1);
+    ck_assert_int_eq(save(&s, 1321 + DBS_RENEWAL_GRACE), DBS_COOKIE_CLEAR);
+
+    /* The next renewal comes after the timeout, counted from the last. */
+    load(&s, renewed, 1599);
+    ck_assert_int_eq(save(&s, 1599), DBS_COOKIE_NONE);
+    load(&s, renewed, 1600);
+    ck_assert_int_eq(save(&s, 1600), DBS_COOKIE_SET);
+    memcpy(third, s.id, DBS_ID_BYTES);
+    load(&s, third, 1601);
+    ck_assert(s.loaded);
+    ck_assert_str_eq(apr_table_get(s.data, "b"), "2");
+    /* Two generations back is dead (and no longer known at all). */
+    load(&s, old, 1601);
+    ck_assert(!s.loaded);
+    ck_assert_int_eq(s.renewal_violations, 0);
+}
+END_TEST
+
+/* A response with the new ID that never arrived: after the grace the old
+ * ID gets another new one; the lost one dies. */
+START_TEST(renewal_replaces_a_lost_new_id)
+{
+    static const dbs_policy_t renewing = {0, 0, 10, 300};
+    dbs_session_t s;
+    unsigned char old[DBS_ID_BYTES], lost[DBS_ID_BYTES], next[DBS_ID_BYTES];
+
+    in_use = &renewing;
+    create(DBS_OP_SET, "a=1", 1000, old);
+    load(&s, old, 1300);
+    ck_assert_int_eq(save(&s, 1300), DBS_COOKIE_SET);
+    memcpy(lost, s.id, DBS_ID_BYTES);
+    load(&s, old, 1300 + DBS_RENEWAL_GRACE - 1);
+    ck_assert_int_eq(save(&s, 1300 + DBS_RENEWAL_GRACE - 1), DBS_COOKIE_NONE);
+    load(&s, old, 1300 + DBS_RENEWAL_GRACE);
+    ck_assert(s.via_previous);
+    ck_assert_int_eq(save(&s, 1300 + DBS_RENEWAL_GRACE), DBS_COOKIE_SET);
+    ck_assert(s.renewed);
+    memcpy(next, s.id, DBS_ID_BYTES);
+    load(&s, lost, 1400);
+    ck_assert(!s.loaded);
+    load(&s, next, 1400);
+    ck_assert(s.loaded);
+    ck_assert_int_eq(save(&s, 1400), DBS_COOKIE_NONE);
+    load(&s, old, 1400);
+    ck_assert(s.loaded); /* its grace runs until 1460 */
+    ck_assert_int_eq(rows(), 1);
+}
+END_TEST
+
+/* Regenerate (and a new user) kill a renewed session's old ID at once,
+ * even in its grace; so does a rollback leave everything as it was. */
+START_TEST(regenerate_ends_the_grace)
+{
+    static const dbs_policy_t renewing = {0, 0, 10, 300};
+    dbs_session_t s;
+    unsigned char old[DBS_ID_BYTES], renewed[DBS_ID_BYTES];
+    const char *err = NULL;
+
+    in_use = &renewing;
+    create(DBS_OP_SET, "a=1", 1000, old);
+    load(&s, old, 1300);
+    ck_assert_int_eq(dbs_session_save(&s, store, &unit_conn, unit_pool, in_use,
+                                      1300, 0, &(dbs_cookie_action_e){0}, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 0, &err),
+                     APR_SUCCESS);
+    load(&s, old, 1301); /* the renewal rolled back: old is current */
+    ck_assert(s.loaded);
+    ck_assert(!s.via_previous);
+    ck_assert_int_eq(save(&s, 1301), DBS_COOKIE_SET);
+    memcpy(renewed, s.id, DBS_ID_BYTES);
+
+    load(&s, old, 1302);
+    ck_assert(s.via_previous);
+    apply(&s, writes(DBS_OP_REGENERATE, "1"));
+    ck_assert_int_eq(save(&s, 1302), DBS_COOKIE_SET);
+    ck_assert(memcmp(s.id, renewed, DBS_ID_BYTES) != 0);
+    load(&s, old, 1303);
+    ck_assert(!s.loaded);
+    ck_assert_int_eq(s.renewal_violations, 0);
+    load(&s, renewed, 1303);
+    ck_assert(!s.loaded);
+    ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession WHERE "
+                                  "prev_id_hash = ''"),
+                     1);
+}
+END_TEST
+
 Suite *session_suite(void)
 {
     Suite *s = suite_create("dbs_session");
@@ -465,6 +607,9 @@ Suite *session_suite(void)
     tcase_add_test(tc, bad_user_names_are_refused);
     tcase_add_test(tc, flash_is_consumed);
     tcase_add_test(tc, open_takes_the_first_live_id);
+    tcase_add_test(tc, renewal_keeps_the_old_id_through_its_grace);
+    tcase_add_test(tc, renewal_replaces_a_lost_new_id);
+    tcase_add_test(tc, regenerate_ends_the_grace);
     suite_add_tcase(s, tc);
     return s;
 }

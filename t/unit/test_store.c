@@ -18,9 +18,26 @@ static void setup(void)
 
 static dbs_record_t record(const char *data)
 {
-    dbs_record_t r = {"alice", data, "", "tok", 1000, 1100};
+    dbs_record_t r = {"alice", data, "", "tok", 1000, 1100,
+                      1000,    "",   0,  NULL,  0};
 
     return r;
+}
+
+/* The row of id_hash, inserted and committed. */
+static void commit_row(const char *id_hash, const dbs_record_t *rec)
+{
+    const char *err = NULL;
+    dbs_fail_e fail;
+
+    ck_assert_int_eq(dbs_store_begin(store, &unit_conn, unit_pool, 0, NULL,
+                                     NULL, NULL, &fail, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_insert(store, &unit_conn, unit_pool, id_hash,
+                                      rec, 5000, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
+                     APR_SUCCESS);
 }
 
 START_TEST(insert_load_update_delete)
@@ -160,12 +177,7 @@ START_TEST(sqlite_sessions_lock_apart)
     int found;
 
     sqlite_connect(&other);
-    /* The session H1 exists. */
-    dbs_store_begin(store, &unit_conn, unit_pool, 0, NULL, NULL, NULL, &fail,
-                    &err);
-    dbs_store_insert(store, &unit_conn, unit_pool, H1, &rec, 5000, &err);
-    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
-                     APR_SUCCESS);
+    commit_row(H1, &rec);
 
     ck_assert_int_eq(dbs_store_begin(store, &unit_conn, unit_pool, 0, H1, &got,
                                      &found, &fail, &err),
@@ -203,6 +215,53 @@ START_TEST(sqlite_sessions_lock_apart)
     ck_assert_int_eq(dbs_store_begin(store, &other, unit_pool, 0, H1, &got,
                                      &found, &fail, &err),
                      APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_end(&other, unit_pool, 0, &err), APR_SUCCESS);
+    apr_dbd_close(other.driver, other.handle);
+}
+END_TEST
+
+/* Renewal: an ID that a renewal replaced finds its row under the new ID,
+ * and locks it under that one, so requests with the old and the new cookie
+ * wait for each other. */
+START_TEST(previous_id_finds_and_locks_the_renewed_row)
+{
+    dbs_conn_t other;
+    dbs_record_t rec = record("a=1"), got;
+    dbs_fail_e fail;
+    const char *err = NULL;
+    int found;
+
+    sqlite_connect(&other);
+    /* H1 renewed to H2. */
+    rec.prev_hash = H1;
+    rec.renewed_at = 1300;
+    commit_row(H2, &rec);
+
+    ck_assert_int_eq(dbs_store_begin(store, &unit_conn, unit_pool, 0, H1, &got,
+                                     &found, &fail, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(found, 1);
+    ck_assert(got.via_previous);
+    ck_assert_str_eq(got.id_hash, H2);
+    ck_assert_str_eq(got.prev_hash, H1);
+    ck_assert_int_eq(got.renewed_at, 1300);
+    /* The new ID's request must wait for it. */
+    ck_assert_int_ne(dbs_store_begin(store, &other, unit_pool, 0, H2, &got,
+                                     &found, &fail, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fail, DBS_FAIL_LOCK_TIMEOUT);
+    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_begin(store, &other, unit_pool, 0, H2, &got,
+                                     &found, &fail, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(found, 1);
+    ck_assert(!got.via_previous);
+    /* ...and the other way round. */
+    ck_assert_int_ne(dbs_store_begin(store, &unit_conn, unit_pool, 0, H1, &got,
+                                     &found, &fail, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fail, DBS_FAIL_LOCK_TIMEOUT);
     ck_assert_int_eq(dbs_store_end(&other, unit_pool, 0, &err), APR_SUCCESS);
     apr_dbd_close(other.driver, other.handle);
 }
@@ -260,6 +319,7 @@ Suite *store_suite(void)
     tcase_add_test(tc, cleanup_in_batches);
     tcase_add_test(tc, errors_are_reported_and_recovered);
     tcase_add_test(tc, sqlite_sessions_lock_apart);
+    tcase_add_test(tc, previous_id_finds_and_locks_the_renewed_row);
     tcase_add_test(tc, sqlite_app_write_joins_the_transaction);
     suite_add_tcase(s, tc);
     return s;
