@@ -33,7 +33,7 @@ all: .libs/mod_dbsession.so
 src/%.lo: src/%.c src/*.h
 	$(LIBTOOL) --quiet --mode=compile $(CC) $(CORE_CFLAGS) -c $< -o $@
 
-GLUE_SRC    := mod_dbsession.c mod_dbsession_config.c
+GLUE_SRC    := mod_dbsession.c mod_dbsession_config.c mod_dbsession_status.c
 
 .libs/mod_dbsession.so: $(GLUE_SRC) mod_dbsession.h mod_dbsession_private.h \
                         $(CORE_LO)

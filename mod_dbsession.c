@@ -64,15 +64,27 @@ typedef struct {
     int in_txn; /* the transaction is open */
     dbs_session_t session;
     apr_int64_t now;
-    const char *flash;      /* exposed (and so consumed) by this request */
-    const char *set_cookie; /* the Set-Cookie this request decided */
-    int failed;             /* database failure: 503, roll back */
-    int bad_write;          /* malformed write-back: 500, roll back */
-    int saved;              /* the writes were applied and stored */
-    int finished;           /* committed or rolled back */
-    int commit_failed;      /* the commit failed: the writes are lost */
-    int reseal;             /* the cookie came sealed with an older key */
+    const char *flash;           /* exposed (and so consumed) by this request */
+    const char *set_cookie;      /* the Set-Cookie this request decided */
+    int failed;                  /* database failure: 503, roll back */
+    int bad_write;               /* malformed write-back: 500, roll back */
+    int saved;                   /* the writes were applied and stored */
+    int finished;                /* committed or rolled back */
+    int commit_failed;           /* the commit failed: the writes are lost */
+    int reseal;                  /* the cookie came sealed with an older key */
+    apr_interval_time_t db_time; /* spent in the session's database work */
 } dbs_request_t;
+
+/* Count `which` in the server-wide counters. */
+#define COUNT(which, n) dbs_stats_add(dbsession_stats, DBS_STAT_##which, (n))
+
+/* Time a piece of the request's database work, for the counters. */
+#define TIMED(rs, call)                                                        \
+    do {                                                                       \
+        apr_time_t timed_start_ = apr_time_now();                              \
+        call;                                                                  \
+        (rs)->db_time += apr_time_now() - timed_start_;                        \
+    } while (0)
 
 static request_rec *initial_request(request_rec *r)
 {
@@ -192,9 +204,17 @@ static apr_status_t finish(dbs_request_t *rs, int commit)
 
     if (!rs->finished && rs->in_txn) {
         rs->in_txn = 0;
-        rv = dbs_session_close(&rs->session, &rs->conn, rs->initial->pool,
-                               commit, &err);
+        TIMED(rs, rv = dbs_session_close(&rs->session, &rs->conn,
+                                         rs->initial->pool, commit, &err));
+        dbs_stats_db_time(dbsession_stats, rs->db_time);
+        if (commit && rv == APR_SUCCESS) {
+            COUNT(COMMITTED, 1);
+        }
+        else {
+            COUNT(ROLLED_BACK, 1);
+        }
         if (rv != APR_SUCCESS) {
+            COUNT(DB_ERRORS, 1);
             rs->commit_failed = commit;
             ap_log_rerror(
                 APLOG_MARK, APLOG_ERR, 0, rs->initial,
@@ -337,6 +357,7 @@ static int fail_unavailable(request_rec *r, dbs_request_t *rs, dbs_fail_e fail,
     rs->failed = 1;
     apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
     if (fail == DBS_FAIL_LOCK_TIMEOUT) {
+        COUNT(LOCK_TIMEOUTS, 1);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       DBSLOGNO(031) "session busy for longer than "
                                     "DBSessionLockTimeout (%" APR_INT64_T_FMT
@@ -344,6 +365,7 @@ static int fail_unavailable(request_rec *r, dbs_request_t *rs, dbs_fail_e fail,
                       rs->conf.lock_timeout);
     }
     else {
+        COUNT(DB_ERRORS, 1);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       DBSLOGNO(030) "session database unavailable: %s: 503",
                       err ? err : "no connection from mod_dbd");
@@ -366,10 +388,13 @@ static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
     walk.values = apr_array_make(r->pool, 1, sizeof(const char *));
     apr_table_do(collect_cookie_ids, &walk, r->headers_in, "Cookie", NULL);
     log_rejected_cookies(&walk);
+    COUNT(COOKIES_REJECTED, walk.rejected);
     dbs_session_init(&rs->session, rs->initial->pool);
-    rv = dbs_session_open(&rs->session, rs->sconf->store, &rs->conn,
-                          rs->initial->pool, walk.ids, &rs->policy, rs->now,
-                          rs->conf.lock_timeout, &fail, &retried, err);
+    TIMED(rs, rv = dbs_session_open(&rs->session, rs->sconf->store, &rs->conn,
+                                    rs->initial->pool, walk.ids, &rs->policy,
+                                    rs->now, rs->conf.lock_timeout, &fail,
+                                    &retried, err));
+    COUNT(LOCK_WAITS, rs->conn.lock_waited);
     if (retried) {
         /* A pooled connection that died with a database restart, or lost
          * its prepared statements: revived, and tried once more. */
@@ -382,6 +407,8 @@ static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
     }
     rs->in_txn = 1;
     rs->session.cookie_invalid = walk.presented && !rs->session.loaded;
+    COUNT(LOADED, rs->session.loaded);
+    COUNT(RENEWAL_VIOLATIONS, rs->session.renewal_violations);
     if (rs->session.renewal_violations) {
         /* A replaced ID long after its replacement came back: a copy of an
          * old cookie, perhaps a stolen one. */
@@ -715,6 +742,7 @@ static int dbsession_fixups(request_rec *r)
     else {
         return DECLINED;
     }
+    COUNT(CSRF_FAILURES, 1);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                   DBSLOGNO(080) "CSRF check failed: %s: 403", why);
     return HTTP_FORBIDDEN;
@@ -870,14 +898,18 @@ static int save_session(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
     dbs_cookie_action_e cookie;
     const char *err = NULL;
     int status = apply_writes(r, rs, w);
+    apr_status_t rv;
 
     if (status != OK) {
         return status;
     }
-    if (dbs_session_save(&rs->session, rs->sconf->store, &rs->conn,
-                         rs->initial->pool, &rs->policy, rs->now,
-                         rs->conf.cookie_max_age, &cookie,
-                         &err) != APR_SUCCESS) {
+    TIMED(rs, rv = dbs_session_save(&rs->session, rs->sconf->store, &rs->conn,
+                                    rs->initial->pool, &rs->policy, rs->now,
+                                    rs->conf.cookie_max_age, &cookie, &err));
+    COUNT(CREATED, rs->session.created);
+    COUNT(RENEWED, rs->session.renewed);
+    if (rv != APR_SUCCESS) {
+        COUNT(DB_ERRORS, 1);
         rs->failed = 1;
         apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -1063,12 +1095,14 @@ static void cleanup_expired(request_rec *r, dbs_request_t *rs)
                                   CLEANUP_BATCH, rs->conf.lock_timeout,
                                   &deleted, &fail, &err) != APR_SUCCESS) {
         /* A busy database is no news: the next interval tries again. */
+        COUNT(DB_ERRORS, fail != DBS_FAIL_LOCK_TIMEOUT);
         ap_log_rerror(
             APLOG_MARK,
             fail == DBS_FAIL_LOCK_TIMEOUT ? APLOG_DEBUG : APLOG_WARNING, 0, r,
             DBSLOGNO(050) "deleting expired sessions failed: %s", err);
     }
     else if (deleted > 0) {
+        COUNT(ROWS_CLEANED, (apr_uint64_t)deleted);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       DBSLOGNO(051) "deleted %d expired sessions", deleted);
     }
@@ -1189,6 +1223,7 @@ static ap_dbd_t *dbsession_dbd(request_rec *r)
     }
     if (dbs_store_begin_write(rs->sconf->store, &rs->conn, r->pool, &fail,
                               &err) != APR_SUCCESS) {
+        COUNT(DB_ERRORS, 1);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       DBSLOGNO(034) "dbsession_dbd: %s", err);
         return NULL;
@@ -1220,6 +1255,7 @@ static void dbsession_register_hooks(apr_pool_t *pool)
     /* Before the HTTP header filter writes the headers. */
     ap_register_output_filter(FILTER_NAME, dbsession_out_filter, NULL,
                               AP_FTYPE_CONTENT_SET);
+    ap_hook_handler(dbsession_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* First, so that mod_log_config and others see the outcome. */
     ap_hook_log_transaction(dbsession_log_transaction, NULL, NULL,
                             APR_HOOK_REALLY_FIRST);

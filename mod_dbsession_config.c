@@ -449,5 +449,6 @@ int dbsession_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         dbs_server_config_resolve(&sconf->core, &sconf->resolved);
         sconf->store = dbs_store_make(pconf, sconf->resolved.table);
     }
+    dbsession_stats_attach(main_server);
     return OK;
 }

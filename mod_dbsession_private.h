@@ -14,6 +14,7 @@
 #include "mod_dbd.h"
 
 #include "dbs_config.h"
+#include "dbs_stats.h"
 #include "dbs_store.h"
 
 extern module AP_MODULE_DECLARE_DATA dbsession_module;
@@ -71,5 +72,12 @@ DBSESSION_INTERNAL int dbsession_post_config(apr_pool_t *pconf,
                                              apr_pool_t *plog,
                                              apr_pool_t *ptemp,
                                              server_rec *main_server);
+
+/* The server-wide counters and their handler (mod_dbsession_status.c).
+ * dbsession_stats is NULL without shared memory; dbs_stats_add takes
+ * that. Attached in post_config, in the parent. */
+extern dbs_stats_t *dbsession_stats DBSESSION_INTERNAL;
+DBSESSION_INTERNAL void dbsession_stats_attach(server_rec *main_server);
+DBSESSION_INTERNAL int dbsession_status_handler(request_rec *r);
 
 #endif

@@ -474,7 +474,7 @@ static apr_status_t store_changes(dbs_session_t *s, const dbs_store_t *st,
                              err) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
-        s->loaded = 1;
+        s->loaded = s->created = 1;
         s->changed = 0;
         *cookie = DBS_COOKIE_SET;
         return APR_SUCCESS;

@@ -68,6 +68,7 @@ typedef struct {
     int revoke_others; /* the user's other sessions go */
     int revoked;       /* how many did, once saved */
     int renewed;       /* the save issued a new ID for renewal */
+    int created;       /* the save stored a new session */
 } dbs_session_t;
 
 void dbs_session_init(dbs_session_t *s, apr_pool_t *pool);

@@ -621,8 +621,15 @@ static apr_status_t lock_session(const dbs_store_t *st, dbs_conn_t *c,
     }
     *fail = DBS_FAIL_DATABASE;
     if (state->kind == KIND_SQLITE3) {
-        if (dbs_lock_session(state->locks, key, lock_deadline(c), c->txn_pool,
-                             &held.lock) != APR_SUCCESS) {
+        apr_status_t rv_lock =
+            dbs_lock_session(state->locks, key, 0, c->txn_pool, &held.lock);
+
+        if (rv_lock != APR_SUCCESS && c->lock_timeout > 0) {
+            c->lock_waited = 1; /* busy: now wait for it */
+            rv_lock = dbs_lock_session(state->locks, key, lock_deadline(c),
+                                       c->txn_pool, &held.lock);
+        }
+        if (rv_lock != APR_SUCCESS) {
             *fail = DBS_FAIL_LOCK_TIMEOUT;
             *err = "waiting for the session";
             return APR_TIMEUP;
@@ -730,6 +737,16 @@ static apr_status_t select_row(const dbs_store_t *st, dbs_conn_t *c,
     return APR_SUCCESS;
 }
 
+/* PostgreSQL and MySQL: a locking read that took long was a lock wait. */
+static void note_lock_wait(dbs_conn_t *c, const conn_state_t *state,
+                           apr_time_t start)
+{
+    if (state->kind != KIND_SQLITE3 &&
+        apr_time_now() - start > apr_time_from_msec(DBS_LOCK_WAIT_HINT_MSEC)) {
+        c->lock_waited = 1;
+    }
+}
+
 /* Lock the session, then read its row (a lock taken after the read could
  * let the read miss the previous holder's commit). */
 static apr_status_t lock_and_load(const dbs_store_t *st, dbs_conn_t *c,
@@ -738,9 +755,14 @@ static apr_status_t lock_and_load(const dbs_store_t *st, dbs_conn_t *c,
                                   int *found, dbs_fail_e *fail,
                                   const char **err)
 {
-    if (lock_session(st, c, pool, state, id_hash, fail, err) != APR_SUCCESS ||
+    apr_time_t start = apr_time_now();
+    int failed =
+        lock_session(st, c, pool, state, id_hash, fail, err) != APR_SUCCESS ||
         select_row(st, c, pool, state, id_hash, NULL, rec, found, fail, err) !=
-            APR_SUCCESS) {
+            APR_SUCCESS;
+
+    note_lock_wait(c, state, start); /* also one that ran out */
+    if (failed) {
         return APR_EGENERAL;
     }
     if (!*found) {
@@ -876,12 +898,16 @@ static apr_status_t begin_pgsql_with_load(const dbs_store_t *st, dbs_conn_t *c,
                     claim_key(pool, id_hash), "); EXECUTE ",
                     state->label[STMT_LOAD], "('", id_hash, "')", NULL);
     const char *ignored;
-
+    apr_time_t start = apr_time_now();
     held_session_t held = {dbs_lock_key(id_hash), NULL};
 
+    int failed;
+
     c->in_txn = 1; /* if BEGIN went through, ROLLBACK ends it */
-    if (select_row(st, c, pool, state, id_hash, sql, rec, found, fail, err) !=
-        APR_SUCCESS) {
+    failed = select_row(st, c, pool, state, id_hash, sql, rec, found, fail,
+                        err) != APR_SUCCESS;
+    note_lock_wait(c, state, start);
+    if (failed) {
         dbs_store_end(c, pool, 0, &ignored);
         return APR_EGENERAL;
     }
@@ -909,7 +935,7 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, dbs_conn_t *c,
     }
     c->txn_pool = pool;
     c->lock_timeout = lock_timeout;
-    c->in_txn = c->writing = 0;
+    c->in_txn = c->writing = c->lock_waited = 0;
     c->locked = apr_array_make(pool, 2, sizeof(held_session_t));
     c->writer = NULL;
     c->statements = NULL;

@@ -30,6 +30,10 @@ typedef struct {
     int in_txn;
     int writing; /* SQLite: this transaction holds the database write lock */
     unsigned long server_thread; /* MySQL: the connection's id at BEGIN */
+    /* The session's lock was held by another request when this one came
+     * (SQLite: exactly; PostgreSQL and MySQL: the locking read took longer
+     * than DBS_LOCK_WAIT_HINT). For the counters. */
+    int lock_waited;
     void *statements; /* the store's prepared statements, for the end */
     struct dbs_lock_t *writer;
     apr_array_header_t *locked; /* of held_session_t, see dbs_store.c */
@@ -62,6 +66,10 @@ typedef enum {
     DBS_FAIL_DATABASE,
     DBS_FAIL_LOCK_TIMEOUT
 } dbs_fail_e;
+
+/* PostgreSQL and MySQL do not say whether a lock was waited for: a locking
+ * read slower than this counts as a wait. */
+#define DBS_LOCK_WAIT_HINT_MSEC 5
 
 dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table);
 

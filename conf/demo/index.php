@@ -86,6 +86,7 @@ $flash = isset($_SERVER['DBSESSION_FLASH']) ? explode('&', $_SERVER['DBSESSION_F
 <form method="post"><?= csrf_field() ?><input name="item" placeholder="an item">
 <button name="action" value="add">Add</button>
 <button name="action" value="fail">Add, then fail with a 500</button></form>
-<p><a href="/counter.sh">A shell CGI counter</a> shares the same session.
+<p><a href="/counter.sh">A shell CGI counter</a> shares the same session;
+<a href="/dbsession-status">the module's counters</a> show the whole server.
 Every form carries the session's CSRF token (<code>DBSESSION_CSRF</code>);
 a POST without it gets 403.</p>
