@@ -6,19 +6,24 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-int dbs_key_is_valid(const char *key)
+int dbs_identifier_valid(const char *s, size_t max_chars)
 {
     size_t i;
 
-    if (!key || !(apr_isalpha(key[0]) || key[0] == '_')) {
+    if (!s || !(apr_isalpha(s[0]) || s[0] == '_')) {
         return 0;
     }
-    for (i = 1; key[i]; i++) {
-        if (i >= DBS_KEY_MAX_CHARS || !(apr_isalnum(key[i]) || key[i] == '_')) {
+    for (i = 1; s[i]; i++) {
+        if (i >= max_chars || !(apr_isalnum(s[i]) || s[i] == '_')) {
             return 0;
         }
     }
     return 1;
+}
+
+int dbs_key_is_valid(const char *key)
+{
+    return dbs_identifier_valid(key, DBS_KEY_MAX_CHARS);
 }
 
 static int hex_value(char c)

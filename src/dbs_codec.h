@@ -13,6 +13,9 @@
 
 #define DBS_KEY_MAX_CHARS 64
 
+/* [A-Za-z_][A-Za-z0-9_]*, at most max_chars: session keys, and the names
+ * that directives take (table, variable prefix). */
+int dbs_identifier_valid(const char *s, size_t max_chars);
 int dbs_key_is_valid(const char *key);
 
 /* A session's user name (decoded): valid UTF-8, no control characters, at

@@ -1,5 +1,6 @@
 /* dbs_parse: see dbs_parse.h. */
 #include "dbs_parse.h"
+#include "dbs_codec.h"
 #include "dbs_crypto.h"
 
 #include <string.h>
@@ -101,24 +102,9 @@ const char *dbs_parse_cipher(const char *arg, int *out)
     return "expects xchacha20poly1305 or aes256gcm";
 }
 
-static int is_identifier(const char *arg, size_t max)
-{
-    size_t i;
-
-    if (!arg || !(apr_isalpha(arg[0]) || arg[0] == '_')) {
-        return 0;
-    }
-    for (i = 1; arg[i]; i++) {
-        if (i >= max || !(apr_isalnum(arg[i]) || arg[i] == '_')) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 const char *dbs_parse_table_name(const char *arg)
 {
-    return is_identifier(arg, 63) ? NULL
+    return dbs_identifier_valid(arg, 63) ? NULL
                                   : "expects a table name of letters, digits "
                                     "and '_' (at most 63, not starting with "
                                     "a digit)";
@@ -126,7 +112,7 @@ const char *dbs_parse_table_name(const char *arg)
 
 const char *dbs_parse_env_prefix(const char *arg)
 {
-    return is_identifier(arg, 63) ? NULL
+    return dbs_identifier_valid(arg, 63) ? NULL
                                   : "expects letters, digits and '_' (at most "
                                     "63, not starting with a digit)";
 }
