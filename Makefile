@@ -22,13 +22,14 @@ SANITIZE_LD := $(if $(SANITIZE),-Wl$(comma)$(SANITIZE))
 CORE_CFLAGS := $(WARN) -O2 -g -fPIC $(SANITIZE) $(APR_CFLAGS)
 
 CORE_SRC    := $(wildcard src/dbs_*.c)
-CORE_LO     := $(CORE_SRC:.c=.lo)
+# dbs_admin serves dbsessionctl only.
+MODULE_LO   := $(filter-out src/dbs_admin.lo,$(CORE_SRC:.c=.lo))
 UNIT_SRC    := $(wildcard t/unit/*.c)
 
 .PHONY: all install test unit demo bench clean valgrind valgrind-httpd asan \
         asan-httpd fuzz
 
-all: .libs/mod_dbsession.so
+all: .libs/mod_dbsession.so dbsessionctl
 
 src/%.lo: src/%.c src/*.h
 	$(LIBTOOL) --quiet --mode=compile $(CC) $(CORE_CFLAGS) -c $< -o $@
@@ -36,13 +37,37 @@ src/%.lo: src/%.c src/*.h
 GLUE_SRC    := mod_dbsession.c mod_dbsession_config.c mod_dbsession_status.c
 
 .libs/mod_dbsession.so: $(GLUE_SRC) mod_dbsession.h mod_dbsession_private.h \
-                        $(CORE_LO)
+                        $(MODULE_LO)
 	$(APXS) -c -Wc,"$(WARN) $(SANITIZE)" -Wc,-Isrc $(SANITIZE_LD) \
 	    -o mod_dbsession.la \
-	    $(GLUE_SRC) $(CORE_LO) $(SODIUM_LIBS) >/dev/null
+	    $(GLUE_SRC) $(MODULE_LO) $(SODIUM_LIBS) >/dev/null
+
+# The operator's tool: the same core, linked statically.
+dbsessionctl: tools/dbsessionctl.c $(CORE_SRC) src/*.h
+	$(CC) $(WARN) -O2 -g $(SANITIZE) $(APR_CFLAGS) -Isrc \
+	    tools/dbsessionctl.c $(CORE_SRC) -o $@ $(APR_LIBS) $(SODIUM_LIBS)
+
+# make install [DESTDIR=...] [LIBEXECDIR=...] [SBINDIR=...] [A2_CONFDIR=...]:
+# the module (apxs), dbsessionctl, and on Debian/Ubuntu (A2_CONFDIR exists)
+# mods-available/dbsession.load and, unless one is there already, the
+# commented dbsession.conf, so that "a2enmod dbsession" works.
+LIBEXECDIR  ?= $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
+SBINDIR     ?= /usr/local/sbin
+A2_CONFDIR  ?= /etc/apache2
+A2_MODS     := $(DESTDIR)$(A2_CONFDIR)/mods-available
 
 install: all
-	$(APXS) -i -n dbsession mod_dbsession.la
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR)
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(LIBEXECDIR) -n dbsession \
+	    mod_dbsession.la
+	install -m 755 dbsessionctl $(DESTDIR)$(SBINDIR)/dbsessionctl
+	if [ -d $(A2_MODS) ]; then \
+	    sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|' conf/debian/dbsession.load.in \
+	        > $(A2_MODS)/dbsession.load && \
+	    chmod 644 $(A2_MODS)/dbsession.load && \
+	    { [ -e $(A2_MODS)/dbsession.conf ] || \
+	      install -m 644 conf/debian/dbsession.conf $(A2_MODS)/; }; \
+	fi
 
 # Unit tests of the core: no httpd, a real SQLite through apr_dbd.
 t/unit/run_unit: $(CORE_SRC) $(UNIT_SRC) src/*.h t/unit/*.h
@@ -102,4 +127,5 @@ bench:
 
 clean:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.lo src/*.o src/*.slo \
-	    t/unit/run_unit t/unit/run_unit_asan $(FUZZERS:%=t/fuzz/fuzz_%)
+	    t/unit/run_unit t/unit/run_unit_asan $(FUZZERS:%=t/fuzz/fuzz_%) \
+	    dbsessionctl

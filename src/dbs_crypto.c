@@ -321,17 +321,27 @@ void dbs_cookie_fingerprint(const char *value,
                    DBS_FINGERPRINT_CHARS / 2);
 }
 
-const char *dbs_token_generate(apr_pool_t *pool)
+/* 32 random bytes in base64 of the given variant. */
+static const char *random_base64(apr_pool_t *pool, int variant)
 {
     unsigned char raw[32];
-    size_t len = sodium_base64_ENCODED_LEN(
-        sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    size_t len = sodium_base64_ENCODED_LEN(sizeof(raw), variant);
     char *out = apr_palloc(pool, len);
 
     randombytes_buf(raw, sizeof(raw));
-    sodium_bin2base64(out, len, raw, sizeof(raw),
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(out, len, raw, sizeof(raw), variant);
+    sodium_memzero(raw, sizeof(raw));
     return out;
+}
+
+const char *dbs_token_generate(apr_pool_t *pool)
+{
+    return random_base64(pool, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+const char *dbs_key_generate(apr_pool_t *pool)
+{
+    return random_base64(pool, sodium_base64_VARIANT_ORIGINAL);
 }
 
 int dbs_token_matches(const char *expected, const char *presented)

@@ -83,6 +83,10 @@ void dbs_cookie_fingerprint(const char *value,
 /* A fresh random token (CSRF): 32 bytes, base64url without padding. */
 const char *dbs_token_generate(apr_pool_t *pool);
 
+/* A new random key, in the base64 that DBSessionKey takes (dbsessionctl
+ * keygen). */
+const char *dbs_key_generate(apr_pool_t *pool);
+
 /* Whether a presented token is the session's, in constant time (for equal
  * lengths). An empty session token matches nothing. */
 int dbs_token_matches(const char *expected, const char *presented);

@@ -44,6 +44,7 @@ int main(void)
     srunner_add_suite(runner, lock_suite());
     srunner_add_suite(runner, csrf_suite());
     srunner_add_suite(runner, stats_suite());
+    srunner_add_suite(runner, admin_suite());
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);

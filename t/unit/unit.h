@@ -15,6 +15,7 @@ Suite *session_suite(void);
 Suite *lock_suite(void);
 Suite *csrf_suite(void);
 Suite *stats_suite(void);
+Suite *admin_suite(void);
 
 /* A pool per test, made in a fixture. */
 extern apr_pool_t *unit_pool;

@@ -1,0 +1,116 @@
+#!/bin/bash
+# README's "Quick start", followed literally as a new user on Debian would,
+# in a scratch copy of /etc/apache2 (the system apache2's configuration):
+# its shell block (make install into the copy, a2enmod, the SQLite
+# directory, the key) and its configuration block, then a real apache2
+# from that configuration and a session through a CGI. The only changes:
+# paths under /etc/apache2 and /var/lib/apache2 point into the scratch
+# directory, nothing is chowned to www-data (this runs unprivileged), and
+# the server listens on a free loopback port, over plain http (so the
+# cookie is not Secure, as README says for development).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+scratch=$(mktemp -d /tmp/dbsession-quickstart.XXXXXX)
+stop_server() {
+    local pid
+    pid=$(cat "$scratch/run/apache2.pid" 2>/dev/null) || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+}
+trap 'stop_server; rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM
+fail() {
+    echo "quickstart: $*" >&2
+    [ ! -f "$scratch/log/error.log" ] || tail -n 20 "$scratch/log/error.log" >&2
+    exit 1
+}
+
+cp -a /etc/apache2 "$scratch/apache2"
+mkdir -p "$scratch/var/lib/apache2" "$scratch/run/socks" "$scratch/lock" \
+    "$scratch/log" "$scratch/cgi" "$scratch/state"
+# make install and a2enmod into the copy; envvars' paths into the scratch.
+export APACHE_CONFDIR=$scratch/apache2 A2_CONFDIR=$scratch/apache2
+export LIBEXECDIR=$scratch/modules SBINDIR=$scratch/sbin
+export PATH=$SBINDIR:$PATH:/usr/sbin
+export APACHE_RUN_USER APACHE_RUN_GROUP APACHE_PID_FILE=$scratch/run/apache2.pid
+APACHE_RUN_USER=$(id -un)
+APACHE_RUN_GROUP=$(id -gn)
+export APACHE_RUN_DIR=$scratch/run APACHE_LOCK_DIR=$scratch/lock
+# a2enmod keeps what the admin enabled here (/var/lib/apache2 by default).
+export APACHE_STATE_DIRECTORY=$scratch/state
+export APACHE_LOG_DIR=$scratch/log
+
+section=$(awk '/^## Quick start/ { on = 1; next } /^## / { on = 0 } on' \
+    README.md)
+commands=$(printf '%s\n' "$section" |
+    awk '/^```sh$/ { on = 1; next } /^```$/ { on = 0 } on')
+config=$(printf '%s\n' "$section" |
+    awk '/^```apache$/ { n++; on = (n == 1); next } /^```$/ { on = 0 } on')
+[ -n "$commands" ] && [ -n "$config" ] ||
+    fail "README has no Quick start shell and apache blocks"
+into_scratch() {
+    sed -e "s|/etc/apache2|$scratch/apache2|g" \
+        -e "s|/var/lib/apache2|$scratch/var/lib/apache2|g"
+}
+
+# 1. The commands, as root would run them (minus the chown to www-data).
+printf '%s\n' "$commands" | into_scratch |
+    sed -e 's/ -o www-data -g www-data//' -e '/^chown www-data/d' \
+        > "$scratch/commands.sh"
+bash -euo pipefail "$scratch/commands.sh" > "$scratch/commands.log" 2>&1 ||
+    { cat "$scratch/commands.log" >&2; fail "the Quick start commands failed"; }
+[ -e "$scratch/apache2/mods-enabled/dbsession.load" ] ||
+    fail "a2enmod dbsession did not enable the module"
+[ -e "$scratch/apache2/mods-enabled/dbd.load" ] ||
+    fail "a2enmod dbsession did not enable mod_dbd (# Depends: dbd)"
+grep -q "^LoadModule dbsession_module $scratch/modules/mod_dbsession.so$" \
+    "$scratch/apache2/mods-available/dbsession.load" ||
+    fail "dbsession.load does not name the installed module"
+
+# 2. The configuration, as README says, plus this test's CGI under /app.
+{
+    printf '%s\n' "$config" | into_scratch |
+        sed 's|^\( *\)DBSession On$|&\n\1DBSessionCookieSecure Off|'
+    printf 'ScriptAlias /app/ %s/cgi/\n' "$scratch"
+    printf '<Directory %s/cgi>\n    Require all granted\n</Directory>\n' \
+        "$scratch"
+} > "$scratch/apache2/conf-available/dbsession-app.conf"
+cat > "$scratch/cgi/counter" <<'CGI'
+#!/bin/sh
+count=$(( ${SESSION_count:-0} + 1 ))
+printf 'X-DBSession-Set: count=%s\r\nContent-Type: text/plain\r\n\r\n' "$count"
+printf 'count=%s\n' "$count"
+CGI
+chmod 755 "$scratch/cgi/counter"
+port=$(perl -MIO::Socket::INET -e \
+    'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport')
+printf 'Listen 127.0.0.1:%s\n' "$port" > "$scratch/apache2/ports.conf"
+a2dissite -q 000-default >/dev/null
+a2enmod -q cgid >/dev/null
+a2enconf -q dbsession-app >/dev/null
+
+# 3. A real apache2 from that configuration.
+apache2 -d "$scratch/apache2" -f apache2.conf -t > "$scratch/t.log" 2>&1 ||
+    { cat "$scratch/t.log" >&2; fail "apache2 -t refused the configuration"; }
+apache2 -d "$scratch/apache2" -f apache2.conf -k start
+for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+    sleep 0.1
+done
+
+url=http://127.0.0.1:$port/app/counter
+first=$(curl -s -D "$scratch/h1" "$url")
+[ "$first" = "count=1" ] || fail "first request: '$first'"
+cookie=$(sed -n 's/^Set-Cookie: \(session=[^;]*\);.*/\1/p' "$scratch/h1" | tr -d '\r')
+[ -n "$cookie" ] || fail "no session cookie: $(cat "$scratch/h1")"
+second=$(curl -s -H "Cookie: $cookie" "$url")
+[ "$second" = "count=2" ] || fail "the session did not come back: '$second'"
+rows=$(dbsessionctl -d sqlite3 \
+    -p "$scratch/var/lib/apache2/dbsession/sessions.db" stats | awk '/^rows/ { print $2 }')
+[ "$rows" = 1 ] || fail "dbsessionctl stats says $rows rows, not 1"
+echo "quickstart: README's Quick start works (a2enmod, SQLite, a session over 2 requests)"

@@ -1,0 +1,443 @@
+/*
+ * dbsessionctl: the operator's side of mod_dbsession's session table, through
+ * apr_dbd and the module's own core, so every driver behaves as in httpd.
+ *
+ *   dbsessionctl keygen
+ *   dbsessionctl -d DRIVER -p PARAMS [-t TABLE] stats | purge | list USER |
+ *                revoke USER | revoke-id PREFIX
+ *   dbsessionctl [-d DRIVER -p PARAMS [-t TABLE]] cookie -k KEYFILE
+ *                [-n COOKIE_NAME] [-c CIPHER] COOKIE
+ *
+ * Exit status: 0 done; 1 nothing matched (no such session, a prefix of
+ * several, a cookie that does not open); 2 bad usage; 3 the database or the
+ * key file failed.
+ */
+#include "dbs_admin.h"
+#include "dbs_crypto.h"
+#include "dbs_parse.h"
+#include "dbs_store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_dbd.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+
+#define EXIT_NOT_FOUND 1
+#define EXIT_USAGE     2
+#define EXIT_FAILED    3
+
+/* Expired rows deleted per transaction, as the module's cleanup does. */
+#define PURGE_BATCH 500
+
+static const char usage[] =
+    "usage: dbsessionctl keygen\n"
+    "       dbsessionctl -d DRIVER -p PARAMS [-t TABLE] COMMAND [ARG]\n"
+    "\n"
+    "  -d DRIVER   apr_dbd driver, as DBDriver: sqlite3, pgsql or mysql\n"
+    "  -p PARAMS   its parameters, as DBDParams\n"
+    "  -t TABLE    the session table, as DBSessionTable (default dbsession)\n"
+    "\n"
+    "commands:\n"
+    "  keygen            print a new random key for DBSessionKey(File)\n"
+    "  stats             count rows: all, live, expired, live with a user\n"
+    "  purge             delete the expired rows, in batches; print how many\n"
+    "  list USER         USER's live sessions: hash prefix, created, last\n"
+    "                    active, expires (UTC)\n"
+    "  revoke USER       delete every session of USER (log out everywhere)\n"
+    "  revoke-id PREFIX  delete the one session whose ID hash starts with\n"
+    "                    PREFIX (6 to 64 hex digits, as list and the DBS022\n"
+    "                    log line show them)\n"
+    "  cookie -k KEYFILE [-n NAME] [-c CIPHER] COOKIE\n"
+    "                    whether a cookie value opens with the keys of\n"
+    "                    KEYFILE (as DBSessionKeyFile), with which key, and\n"
+    "                    its session's row (with -d and -p). NAME is the\n"
+    "                    cookie's name (default session), CIPHER as\n"
+    "                    DBSessionCipher\n"
+    "\n"
+    "exit status: 0 done, 1 nothing matched, 2 bad usage, 3 failure\n";
+
+typedef struct {
+    apr_pool_t *pool;
+    const char *driver_name, *params, *table;
+    const dbs_store_t *store;
+    dbs_conn_t conn;
+} ctl_t;
+
+static int fail(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("dbsessionctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return status;
+}
+
+/* A database error, with the table it concerns. */
+static int db_failed(const ctl_t *ctl, const char *err)
+{
+    return fail(EXIT_FAILED, "table %s: %s", ctl->table, err);
+}
+
+static const char *utc(apr_pool_t *pool, apr_int64_t seconds)
+{
+    apr_time_exp_t t;
+    char buf[32];
+    apr_size_t len;
+
+    apr_time_exp_gmt(&t, apr_time_from_sec(seconds));
+    apr_strftime(buf, &len, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &t);
+    return apr_pstrdup(pool, buf);
+}
+
+static int connect_db(ctl_t *ctl)
+{
+    const char *err = NULL;
+    apr_status_t rv;
+
+    if (!ctl->driver_name || !ctl->params) {
+        return fail(EXIT_USAGE, "%s",
+                    "this command needs -d DRIVER and "
+                    "-p PARAMS (see --help)");
+    }
+    if (!dbs_store_driver_supported(ctl->driver_name)) {
+        return fail(EXIT_USAGE,
+                    "driver %s is not supported (sqlite3, pgsql "
+                    "or mysql)",
+                    ctl->driver_name);
+    }
+    rv = apr_dbd_get_driver(ctl->pool, ctl->driver_name, &ctl->conn.driver);
+    if (rv != APR_SUCCESS) {
+        return fail(EXIT_FAILED,
+                    "cannot load apr_dbd driver %s (is libaprutil1-dbd-... "
+                    "installed?)",
+                    ctl->driver_name);
+    }
+    rv = apr_dbd_open_ex(ctl->conn.driver, ctl->pool, ctl->params,
+                         &ctl->conn.handle, &err);
+    if (rv != APR_SUCCESS) {
+        return fail(EXIT_FAILED, "cannot connect with these -p parameters: %s",
+                    err ? err : "the driver gave no reason");
+    }
+    ctl->conn.pool = ctl->pool;
+    ctl->store = dbs_store_make(ctl->pool, ctl->table);
+    return 0;
+}
+
+static int cmd_keygen(apr_pool_t *pool)
+{
+    puts(dbs_key_generate(pool));
+    return 0;
+}
+
+static int cmd_stats(ctl_t *ctl, apr_int64_t now)
+{
+    dbs_admin_counts_t n;
+    const char *err = NULL;
+
+    if (dbs_admin_counts(ctl->store, &ctl->conn, ctl->pool, ctl->table, now, &n,
+                         &err) != APR_SUCCESS) {
+        return db_failed(ctl, err);
+    }
+    printf("rows       %" APR_INT64_T_FMT "\n"
+           "live       %" APR_INT64_T_FMT "\n"
+           "expired    %" APR_INT64_T_FMT "\n"
+           "with user  %" APR_INT64_T_FMT "\n",
+           n.rows, n.live, n.expired, n.with_user);
+    return 0;
+}
+
+static int cmd_purge(ctl_t *ctl, apr_int64_t now)
+{
+    long total = 0;
+    int deleted;
+    dbs_fail_e why;
+    const char *err = NULL;
+
+    do {
+        if (dbs_store_cleanup_expired(ctl->store, &ctl->conn, ctl->pool, now,
+                                      PURGE_BATCH, 10, &deleted, &why,
+                                      &err) != APR_SUCCESS) {
+            printf("deleted %ld expired sessions before the failure\n", total);
+            return db_failed(ctl, err);
+        }
+        total += deleted;
+    } while (deleted == PURGE_BATCH);
+    printf("deleted %ld expired session%s\n", total, total == 1 ? "" : "s");
+    return 0;
+}
+
+static int cmd_list(ctl_t *ctl, const char *user, apr_int64_t now)
+{
+    apr_array_header_t *sessions;
+    const char *err = NULL;
+    int i;
+
+    if (dbs_admin_list_user(ctl->store, &ctl->conn, ctl->pool, ctl->table, user,
+                            now, &sessions, &err) != APR_SUCCESS) {
+        return db_failed(ctl, err);
+    }
+    if (sessions->nelts == 0) {
+        return fail(EXIT_NOT_FOUND, "no live session of user %s", user);
+    }
+    printf("%-8s  %-20s  %-20s  %s\n", "hash", "created", "last active",
+           "expires");
+    for (i = 0; i < sessions->nelts; i++) {
+        const dbs_admin_session_t *s =
+            &APR_ARRAY_IDX(sessions, i, dbs_admin_session_t);
+
+        printf("%-8s  %-20s  %-20s  %s\n", s->hash_prefix,
+               utc(ctl->pool, s->created_at), utc(ctl->pool, s->active_at),
+               utc(ctl->pool, s->expires_at));
+    }
+    return 0;
+}
+
+static int cmd_revoke(ctl_t *ctl, const char *user)
+{
+    const char *err = NULL;
+    int deleted;
+
+    if (dbs_admin_revoke_user(ctl->store, &ctl->conn, ctl->pool, ctl->table,
+                              user, &deleted, &err) != APR_SUCCESS) {
+        return db_failed(ctl, err);
+    }
+    if (deleted == 0) {
+        return fail(EXIT_NOT_FOUND, "user %s has no session", user);
+    }
+    printf("revoked %d session%s of %s\n", deleted, deleted == 1 ? "" : "s",
+           user);
+    return 0;
+}
+
+static int cmd_revoke_id(ctl_t *ctl, const char *prefix)
+{
+    const char *err = NULL;
+    int matched;
+    apr_status_t rv = dbs_admin_revoke_prefix(
+        ctl->store, &ctl->conn, ctl->pool, ctl->table, prefix, &matched, &err);
+
+    if (rv == APR_EINVAL) {
+        return fail(EXIT_USAGE, "%s", err);
+    }
+    if (rv != APR_SUCCESS) {
+        return db_failed(ctl, err);
+    }
+    if (matched == 0) {
+        return fail(EXIT_NOT_FOUND, "no session's ID hash starts with %s",
+                    prefix);
+    }
+    if (matched > 1) {
+        return fail(EXIT_NOT_FOUND,
+                    "%d sessions match %s: give more digits; none revoked",
+                    matched, prefix);
+    }
+    printf("revoked 1 session\n");
+    return 0;
+}
+
+typedef struct {
+    const char *keyfile, *name, *cipher, *value;
+} cookie_args_t;
+
+static int cmd_cookie(ctl_t *ctl, const cookie_args_t *a, apr_int64_t now)
+{
+    dbs_keyring_t *ring = dbs_keyring_make(ctl->pool);
+    unsigned char id[DBS_ID_BYTES];
+    char hash[DBS_HASH_HEX_CHARS + 1];
+    const char *err, *value = a->value;
+    size_t name_len = strlen(a->name);
+    int cipher = DBS_CIPHER_XCHACHA20POLY1305, key_index, found, status;
+    dbs_admin_session_t s;
+    const dbs_key_t *key;
+
+    if ((err = dbs_keyring_add_file(ring, ctl->pool, a->keyfile))) {
+        return fail(EXIT_FAILED, "%s", err);
+    }
+    if (a->cipher && (err = dbs_parse_cipher(a->cipher, &cipher))) {
+        return fail(EXIT_USAGE, "-c %s", err);
+    }
+    /* "name=value", as a Cookie header or a browser shows it, or the value. */
+    if (strncmp(value, a->name, name_len) == 0 && value[name_len] == '=') {
+        value += name_len + 1;
+    }
+    if (dbs_cookie_open_key(ring, (dbs_cipher_e)cipher, value, a->name, id,
+                            &key_index) != APR_SUCCESS) {
+        return fail(EXIT_NOT_FOUND,
+                    "the cookie does not open with these keys (another key, "
+                    "cookie name %s, or damaged)",
+                    a->name);
+    }
+    key = &APR_ARRAY_IDX(ring->keys, key_index, dbs_key_t);
+    printf("opens with key %d of %d (key id %02x%02x%02x%02x)%s\n",
+           key_index + 1, dbs_keyring_count(ring), key->key_id[0],
+           key->key_id[1], key->key_id[2], key->key_id[3],
+           key_index > 0 ? ": the module seals it again with the first" : "");
+    dbs_id_hash_hex(id, hash);
+    printf("session ID hash %.8s\n", hash);
+    if (!ctl->driver_name) {
+        printf("no -d/-p given: the row was not looked up\n");
+        return 0;
+    }
+    if ((status = connect_db(ctl)) != 0) {
+        return status;
+    }
+    if (dbs_admin_find(ctl->store, &ctl->conn, ctl->pool, ctl->table, hash, &s,
+                       &found, &err) != APR_SUCCESS) {
+        return db_failed(ctl, err);
+    }
+    if (!found) {
+        return fail(EXIT_NOT_FOUND, "%s",
+                    "no row: the session ended (logged out, revoked, "
+                    "expired and deleted) or never was stored");
+    }
+    if (s.via_previous) {
+        printf("an ID that renewal replaced: the session now goes by %s\n",
+               s.hash_prefix);
+    }
+    printf("user %s, created %s, last active %s, %s %s\n",
+           *s.user ? s.user : "(none)", utc(ctl->pool, s.created_at),
+           utc(ctl->pool, s.active_at),
+           s.expires_at >= now ? "expires" : "EXPIRED",
+           utc(ctl->pool, s.expires_at));
+    return 0;
+}
+
+/* Options before the command (-d -p -t), and the cookie command's own. */
+static int parse_options(int argc, const char *const *argv, int *i, ctl_t *ctl,
+                         cookie_args_t *cookie)
+{
+    for (; *i < argc && argv[*i][0] == '-'; (*i)++) {
+        const char *opt = argv[*i];
+        const char **target = NULL;
+
+        if (strcmp(opt, "-d") == 0) {
+            target = &ctl->driver_name;
+        }
+        else if (strcmp(opt, "-p") == 0) {
+            target = &ctl->params;
+        }
+        else if (strcmp(opt, "-t") == 0) {
+            target = &ctl->table;
+        }
+        else if (cookie && strcmp(opt, "-k") == 0) {
+            target = &cookie->keyfile;
+        }
+        else if (cookie && strcmp(opt, "-n") == 0) {
+            target = &cookie->name;
+        }
+        else if (cookie && strcmp(opt, "-c") == 0) {
+            target = &cookie->cipher;
+        }
+        else {
+            return fail(EXIT_USAGE, "unknown option %s (see --help)", opt);
+        }
+        if (++*i >= argc) {
+            return fail(EXIT_USAGE, "%s needs a value", opt);
+        }
+        *target = argv[*i];
+    }
+    return 0;
+}
+
+static int run(ctl_t *ctl, int argc, const char *const *argv)
+{
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    cookie_args_t cookie = {NULL, "session", NULL, NULL};
+    const char *command, *arg = NULL, *err;
+    int i = 1, status, takes_arg;
+
+    if (argc > 1 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if ((status = parse_options(argc, argv, &i, ctl, NULL)) != 0) {
+        return status;
+    }
+    if (i >= argc) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    command = argv[i++];
+    if ((err = dbs_parse_table_name(ctl->table))) {
+        return fail(EXIT_USAGE, "-t %s", err);
+    }
+    if (strcmp(command, "cookie") == 0) {
+        if ((status = parse_options(argc, argv, &i, ctl, &cookie)) != 0) {
+            return status;
+        }
+        if (!cookie.keyfile || i != argc - 1) {
+            return fail(EXIT_USAGE, "%s",
+                        "usage: cookie -k KEYFILE [-n NAME] [-c CIPHER] "
+                        "COOKIE");
+        }
+        cookie.value = argv[i];
+        return cmd_cookie(ctl, &cookie, now);
+    }
+    takes_arg = strcmp(command, "list") == 0 ||
+                strcmp(command, "revoke") == 0 ||
+                strcmp(command, "revoke-id") == 0;
+    if (argc - i != takes_arg) {
+        return fail(EXIT_USAGE,
+                    takes_arg ? "%s takes one argument"
+                              : "%s takes no argument",
+                    command);
+    }
+    arg = takes_arg ? argv[i] : NULL;
+    if (strcmp(command, "keygen") == 0) {
+        return cmd_keygen(ctl->pool);
+    }
+    if (strcmp(command, "stats") != 0 && strcmp(command, "purge") != 0 &&
+        !takes_arg) {
+        return fail(EXIT_USAGE, "unknown command %s (see --help)", command);
+    }
+    if ((status = connect_db(ctl)) != 0) {
+        return status;
+    }
+    if (strcmp(command, "stats") == 0) {
+        return cmd_stats(ctl, now);
+    }
+    if (strcmp(command, "purge") == 0) {
+        return cmd_purge(ctl, now);
+    }
+    if (strcmp(command, "list") == 0) {
+        return cmd_list(ctl, arg, now);
+    }
+    if (strcmp(command, "revoke") == 0) {
+        return cmd_revoke(ctl, arg);
+    }
+    return cmd_revoke_id(ctl, arg);
+}
+
+int main(int argc, const char *const *argv)
+{
+    ctl_t ctl = {0};
+    int status;
+
+    if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS ||
+        apr_pool_create(&ctl.pool, NULL) != APR_SUCCESS ||
+        apr_dbd_init(ctl.pool) != APR_SUCCESS ||
+        dbs_crypto_init() != APR_SUCCESS) {
+        fputs("dbsessionctl: cannot initialise APR or libsodium\n", stderr);
+        return EXIT_FAILED;
+    }
+    ctl.table = "dbsession";
+    status = run(&ctl, argc, argv);
+    if (ctl.conn.handle) {
+        apr_dbd_close(ctl.conn.driver, ctl.conn.handle);
+    }
+    apr_pool_destroy(ctl.pool);
+    apr_terminate();
+    return status;
+}
