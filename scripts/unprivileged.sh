@@ -10,10 +10,12 @@ rerun_unprivileged() {
     top=$(cd "$(dirname "$script")/.." && pwd)
     id dbsession >/dev/null 2>&1 || useradd --create-home --shell /bin/bash dbsession
     work=$(mktemp -d /tmp/dbsession-run.XXXXXX)
+    # The copy goes however the run ends, Ctrl-C included.
+    trap 'rm -rf "$work"' EXIT
+    trap 'exit 130' INT TERM
     (cd "$top" && tar --exclude=./t/logs --exclude=./.git -cf - .) | tar -C "$work" -xf -
     chown -R dbsession: "$work"
     echo "running as dbsession in $work"
     runuser -u dbsession -- "$work/scripts/$(basename "$script")" "$@" || status=$?
-    rm -rf "$work"
     exit $status
 }
