@@ -104,17 +104,19 @@ const char *dbs_parse_cipher(const char *arg, int *out)
 
 const char *dbs_parse_table_name(const char *arg)
 {
-    return dbs_identifier_valid(arg, 63) ? NULL
-                                  : "expects a table name of letters, digits "
-                                    "and '_' (at most 63, not starting with "
-                                    "a digit)";
+    return dbs_identifier_valid(arg, 63)
+               ? NULL
+               : "expects a table name of letters, digits "
+                 "and '_' (at most 63, not starting with "
+                 "a digit)";
 }
 
 const char *dbs_parse_env_prefix(const char *arg)
 {
-    return dbs_identifier_valid(arg, 63) ? NULL
-                                  : "expects letters, digits and '_' (at most "
-                                    "63, not starting with a digit)";
+    return dbs_identifier_valid(arg, 63)
+               ? NULL
+               : "expects letters, digits and '_' (at most "
+                 "63, not starting with a digit)";
 }
 
 const char *dbs_parse_cookie_name(const char *arg)

@@ -6,14 +6,18 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use Apache::Test ();
 use Apache::TestRequest ();
+use IO::Socket::INET ();
+use Time::HiRes ();
 
 # Tests look at each response as it is: redirects are not followed.
 Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0,
                                 keep_alive => 0);
 
 our @EXPORT = qw(req session_cookie set_cookies seen db_scalar db_rows
-                 db_server new_session parallel log_mark logged_since);
+                 db_server new_session parallel log_mark logged_since
+                 start_server reload_server stop_server server_dir);
 
 # req(GET => '/cgi/echo.pl?set=a%3D1', cookie => $value, name => 'session',
 #     headers => [Name => value, ...], content => $body)
@@ -115,6 +119,84 @@ sub logged_since {
     close $fh;
     return $n;
 }
+
+# A private httpd besides the suite's (t/80, t/82): the suite's database,
+# the suite's CGIs under /cgi/, and $conf after that. Returns its base URL;
+# it is stopped when the test ends, however it ends.
+my %server_dirs;
+sub server_dir { return $server_dirs{$_[0]} }
+sub start_server {
+    my ($name, $conf) = @_;
+    my $vars = Apache::Test::vars();
+    my $dir = "$vars->{t_logs}/$name";
+    my $mods = $ENV{DBS_MODULES};
+    my $port = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0')
+        ->sockport;
+    mkdir $dir;
+    open my $fh, '>', "$dir/httpd.conf" or die "$dir/httpd.conf: $!";
+    print $fh <<"CONF", $conf;
+ServerRoot "$dir"
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule alias_module $mods/mod_alias.so
+LoadModule cgid_module $mods/mod_cgid.so
+LoadModule dbd_module $mods/mod_dbd.so
+LoadModule dbsession_module $ENV{DBS_MODULE}
+ServerName 127.0.0.1
+Listen 127.0.0.1:$port
+PidFile $dir/httpd.pid
+ErrorLog $dir/error_log
+LogLevel notice dbsession:info
+ScriptSock $dir/cgisock
+DefaultRuntimeDir $dir
+DBDriver $ENV{DBS_DRIVER}
+DBDParams "$ENV{DBS_PARAMS}"
+ScriptAlias /cgi/ $vars->{t_dir}/cgi-bin/
+CONF
+    close $fh;
+    system($vars->{httpd}, '-f', "$dir/httpd.conf", '-k', 'start') == 0
+        or die "server $name did not start: " . `cat $dir/error_log`;
+    $server_dirs{$name} = $dir;
+    for (1 .. 50) {
+        last if IO::Socket::INET->new("127.0.0.1:$port");
+        Time::HiRes::sleep(0.1);
+    }
+    return "http://127.0.0.1:$port";
+}
+
+sub server_pid {
+    open my $pf, '<', "$server_dirs{$_[0]}/httpd.pid" or return;
+    chomp(my $pid = <$pf> // '');
+    return $pid =~ /^\d+$/ ? $pid : undef;
+}
+
+# A graceful restart (apachectl graceful): returns once the new generation
+# serves.
+sub reload_server {
+    my ($name) = @_;
+    my $log = "$server_dirs{$name}/error_log";
+    my $mark = -s $log || 0;
+    kill 'USR1', server_pid($name) or die "cannot signal server $name";
+    for (1 .. 100) {
+        Time::HiRes::sleep(0.1);
+        open my $fh, '<', $log or next;
+        seek $fh, $mark, 0;
+        return if grep { /AH00489/ } <$fh>;  # resuming normal operations
+    }
+    die "server $name did not restart: " . `tail -n 5 $log`;
+}
+
+sub stop_server {
+    my ($name) = @_;
+    my $pid = server_pid($name) or return;
+    kill 'TERM', $pid;
+    for (1 .. 100) {
+        last unless kill 0, $pid;
+        Time::HiRes::sleep(0.1);
+    }
+    delete $server_dirs{$name};
+}
+END { stop_server($_) for keys %server_dirs }
 
 sub db_rows { db_scalar('SELECT count(*) FROM dbsession') }
 
