@@ -474,13 +474,52 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
     return OK;
 }
 
-static void set_var(request_rec *r, const char *name, const char *value)
+/* The session as request headers (DBSessionRequestHeaders On), for
+ * backends that are not CGI: mod_proxy forwards r->headers_in. */
+#define REQUEST_HEADER_PREFIX "DBSession-"
+
+/* A client must never pass for the session: whatever DBSession-* request
+ * headers it sent are dropped in every session scope, On or Off. */
+static void drop_client_session_headers(request_rec *r)
 {
-    apr_table_setn(r->subprocess_env, name, value);
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_size_t len = strlen(REQUEST_HEADER_PREFIX);
+    apr_array_header_t *names = NULL;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key &&
+            strncasecmp(e[i].key, REQUEST_HEADER_PREFIX, len) == 0) {
+            if (!names) {
+                names = apr_array_make(r->pool, 2, sizeof(char *));
+            }
+            APR_ARRAY_PUSH(names, const char *) = e[i].key;
+        }
+    }
+    for (i = 0; names && i < names->nelts; i++) {
+        apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
+    }
 }
 
-/* Environment variables (CGI, PHP, SSI, mod_rewrite, mod_headers) and
- * request notes (mod_log_config %{...}n, other modules). */
+/* One item of the session: an environment variable (CGI, PHP, SSI,
+ * mod_rewrite, mod_headers) and, with DBSessionRequestHeaders, the request
+ * header DBSession-<header> in its wire form (percent-encoded where the
+ * value can be any text). */
+static void publish(request_rec *r, const dbs_request_t *rs, const char *var,
+                    const char *header, const char *value, const char *encoded)
+{
+    apr_table_setn(r->subprocess_env, var, value);
+    if (rs->conf.request_headers == 1) {
+        apr_table_setn(
+            r->headers_in,
+            apr_pstrcat(r->pool, REQUEST_HEADER_PREFIX, header, NULL),
+            encoded ? encoded : value);
+    }
+}
+
+/* Environment variables, request notes (mod_log_config %{...}n, other
+ * modules) and, if asked, request headers. */
 static void expose(request_rec *r, dbs_request_t *rs)
 {
     const dbs_session_t *s = &rs->session;
@@ -489,33 +528,43 @@ static void expose(request_rec *r, dbs_request_t *rs)
     apr_int64_t expires;
     int i;
 
+    drop_client_session_headers(r);
     for (i = 0; i < arr->nelts; i++) {
-        set_var(r, apr_pstrcat(r->pool, rs->conf.env_prefix, e[i].key, NULL),
-                e[i].val);
+        apr_table_setn(
+            r->subprocess_env,
+            apr_pstrcat(r->pool, rs->conf.env_prefix, e[i].key, NULL),
+            e[i].val);
         apr_table_setn(r->notes,
                        apr_pstrcat(r->pool, "dbsession:", e[i].key, NULL),
                        e[i].val);
     }
-    set_var(r, "DBSESSION_NEW", s->loaded ? "0" : "1");
+    if (rs->conf.request_headers == 1 && arr->nelts > 0) {
+        /* All keys in one header, form-urlencoded as X-DBSession-Set. */
+        apr_table_setn(r->headers_in, REQUEST_HEADER_PREFIX "Data",
+                       dbs_data_encode(r->pool, s->data));
+    }
+    publish(r, rs, "DBSESSION_NEW", "New", s->loaded ? "0" : "1", NULL);
     if (s->loaded) {
-        set_var(r, "DBSESSION_CREATED",
-                apr_psprintf(r->pool, "%" APR_INT64_T_FMT, s->created_at));
+        publish(r, rs, "DBSESSION_CREATED", "Created",
+                apr_psprintf(r->pool, "%" APR_INT64_T_FMT, s->created_at),
+                NULL);
         expires =
             dbs_policy_expires_at(&rs->policy, s->created_at, s->active_at);
         if (expires) {
-            set_var(r, "DBSESSION_EXPIRES",
-                    apr_psprintf(r->pool, "%" APR_INT64_T_FMT, expires));
+            publish(r, rs, "DBSESSION_EXPIRES", "Expires",
+                    apr_psprintf(r->pool, "%" APR_INT64_T_FMT, expires), NULL);
         }
     }
     if (*s->user) {
-        set_var(r, "DBSESSION_USER", s->user);
+        publish(r, rs, "DBSESSION_USER", "User", s->user,
+                dbs_pct_encode(r->pool, s->user));
         apr_table_setn(r->notes, "dbsession-user", s->user);
     }
     if (*s->csrf) {
-        set_var(r, "DBSESSION_CSRF", s->csrf);
+        publish(r, rs, "DBSESSION_CSRF", "CSRF", s->csrf, NULL);
     }
     if (*rs->flash) {
-        set_var(r, "DBSESSION_FLASH", rs->flash);
+        publish(r, rs, "DBSESSION_FLASH", "Flash", rs->flash, NULL);
     }
 }
 

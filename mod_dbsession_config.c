@@ -290,6 +290,10 @@ const command_rec dbsession_cmds[] = {
     AP_INIT_TAKE1("DBSessionEnvPrefix", set_dir_string, &env_prefix_field,
                   RSRC_CONF | ACCESS_CONF,
                   "prefix of the per-key variables (default SESSION_)"),
+    AP_INIT_FLAG("DBSessionRequestHeaders", set_dir_flag,
+                 DIR_OFFSET(request_headers), RSRC_CONF | ACCESS_CONF,
+                 "On: hand the session to the handler also as DBSession-* "
+                 "request headers, for proxied backends (default Off)"),
     AP_INIT_FLAG("DBSessionCSRFCheck", set_dir_flag, DIR_OFFSET(csrf_check),
                  RSRC_CONF | ACCESS_CONF,
                  "On: POST, PUT, PATCH and DELETE must carry the session's "

@@ -24,6 +24,7 @@
 #define DBS_DEFAULT_COOKIE_SECURE    1
 #define DBS_DEFAULT_COOKIE_HTTPONLY  1
 #define DBS_DEFAULT_CSRF_CHECK       0
+#define DBS_DEFAULT_REQUEST_HEADERS  0
 #define DBS_DEFAULT_COOKIE_SAMESITE  DBS_SAMESITE_LAX
 #define DBS_DEFAULT_COOKIE_MAX_AGE   0
 #define DBS_DEFAULT_IDLE_TIMEOUT     1800
@@ -41,6 +42,7 @@ typedef struct {
     int cookie_secure;
     int cookie_httponly;
     int csrf_check;      /* POST, PUT, PATCH, DELETE must carry the token */
+    int request_headers; /* the session as DBSession-* request headers */
     int cookie_samesite; /* dbs_samesite_e */
     int rollback_status;
     apr_int64_t cookie_max_age;

@@ -17,6 +17,7 @@ my @bad = (
     ['DBSessionExtensionDelay 1e3', qr/DBSessionExtensionDelay expects/],
     ['DBSessionLockTimeout x', qr/DBSessionLockTimeout expects/],
     ['DBSessionRenewalTimeout -1', qr/DBSessionRenewalTimeout expects/],
+    ['DBSessionRequestHeaders yes', qr/DBSessionRequestHeaders must be On or Off/],
     ['DBSessionCookieMaxAge 99999999999', qr/DBSessionCookieMaxAge expects/],
     ['DBSessionCleanupInterval soon', qr/DBSessionCleanupInterval expects/],
     ['DBSessionKey c2hvcnQ=', qr/DBSessionKey the key must decode to exactly 32 bytes/],
@@ -142,6 +143,7 @@ DBSessionLockTimeout 0
     DBSessionMaxSize 256
     DBSessionEnvPrefix APP_
     DBSessionCSRFCheck On
+    DBSessionRequestHeaders On
     AuthType DBSession
     DBSessionLoginURL /login?next=1
     Require valid-user
@@ -158,6 +160,7 @@ DBSessionLockTimeout 0
     DBSessionRenewalTimeout 900
     DBSessionMaxSize 16777216
     DBSessionCSRFCheck Off
+    DBSessionRequestHeaders Off
 </Location>
 <Location /c>
     DBSession On

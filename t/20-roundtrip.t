@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 39;
+plan tests => 47;
 
 # --- shell CGI counter: SESSION_count in, X-DBSession-Set out ---
 my $rows = db_rows();
@@ -82,6 +82,23 @@ is seen(req(GET => '/cgi/echo.pl', cookie => $c2))->{SESSION_k}, 'v',
     'a request X-DBSession-Set header writes nothing';
 
 # --- PHP ---
+# The PHP helper, examples/php/DBSession.php: several writes in one
+# response (each its own header) and their encodings.
+$res = req(GET => '/php/helper.php?write=1');
+my $helper = session_cookie($res);
+ok $helper, 'php helper: its writes create the session';
+my $saw = seen(req(GET => '/php/helper.php', cookie => $helper));
+is $saw->{data_a}, 'one, two', 'php helper: each Set is kept, commas intact';
+is $saw->{data_b}, "caf\xc3\xa9 & more=less", '...and &, = and UTF-8';
+ok !exists $saw->{data_gone}, '...Unset after Set: gone';
+is $saw->{flash}, 'Saved, thanks', '...the flash message';
+is $saw->{csrf_field}, 'yes', '...the CSRF field';
+$res = req(GET => '/php/helper.php?login=zo%C3%AB', cookie => $helper);
+$saw = seen(req(GET => '/php/helper.php', cookie => session_cookie($res) // $helper));
+is $saw->{user}, "zo\xc3\xab", 'php helper: login';
+like req(GET => '/php/helper.php?badkey=1')->content, qr/^refused=1$/m,
+    'php helper: a key the module would refuse is refused in PHP';
+
 $res = req(GET => '/php/cart.php?add=apple');
 is $res->code, 200, 'php: answers';
 my $php = session_cookie($res);

@@ -1,10 +1,12 @@
 #!/usr/bin/php-cgi
 <?php
 // mod_dbsession demo: the session arrives in $_SERVER (SESSION_*, DBSESSION_*)
-// and goes back in X-DBSession-* response headers. No session code in PHP.
+// and goes back in X-DBSession-* response headers; examples/php/DBSession.php
+// wraps both. No session code in PHP itself.
+require __DIR__ . '/../../examples/php/DBSession.php';
 function h($s) { return htmlspecialchars($s, ENT_QUOTES); }
 function back($flash) {
-    header('X-DBSession-Flash: ' . rawurlencode($flash));
+    DBSession::flash($flash);
     header('Location: /', true, 303);
     exit;
 }
@@ -12,36 +14,31 @@ function back($flash) {
 // DBSessionCSRFCheck is On: every POST carries the session's token. A first
 // visit stores a value, so that the session (and its token) exists before
 // any form is shown; "fresh" stops a loop for a browser that drops cookies.
-if ($_SERVER['DBSESSION_NEW'] === '1' && !isset($_GET['fresh'])) {
-    header('X-DBSession-Set: visited=1');
+if (DBSession::isNew() && !isset($_GET['fresh'])) {
+    DBSession::set('visited', '1');
     header('Location: /?fresh=1', true, 303);
     exit;
 }
-$token = isset($_SERVER['DBSESSION_CSRF']) ? $_SERVER['DBSESSION_CSRF'] : '';
-function csrf_field() {
-    global $token;
-    return '<input type="hidden" name="_csrf" value="' . h($token) . '">';
-}
+function csrf_field() { return DBSession::csrfField(); }
 
-$user = isset($_SERVER['DBSESSION_USER']) ? $_SERVER['DBSESSION_USER'] : '';
-$cart = isset($_SERVER['SESSION_cart']) && $_SERVER['SESSION_cart'] !== ''
-    ? explode(',', $_SERVER['SESSION_cart']) : array();
+$user = DBSession::user();
+$cart = DBSession::get('cart', '') !== '' ? explode(',', DBSession::get('cart')) : array();
 $action = isset($_POST['action']) ? $_POST['action'] : '';
 
 if ($action === 'login' && trim($_POST['name']) !== '') {
     // A change of user also gives the session a new ID.
-    header('X-DBSession-User: ' . rawurlencode(trim($_POST['name'])));
+    DBSession::login(trim($_POST['name']));
     back('Welcome, ' . trim($_POST['name']) . '!');
 }
 if ($action === 'add' && trim($_POST['item']) !== '') {
     $cart[] = str_replace(',', ' ', trim($_POST['item']));
-    header('X-DBSession-Set: cart=' . rawurlencode(implode(',', $cart)));
+    DBSession::set('cart', implode(',', $cart));
     back('Added to the cart.');
 }
 if ($action === 'fail') {
     // The write is queued, then the request fails: the transaction rolls
     // back, so the cart is left as it was.
-    header('X-DBSession-Set: cart=' . rawurlencode(implode(',', array_merge($cart, array('LOST ITEM')))));
+    DBSession::set('cart', implode(',', array_merge($cart, array('LOST ITEM'))));
     http_response_code(500);
     echo "<p>This request failed with a 500 after writing to the session.",
          " Nothing it wrote was kept: <a href=\"/\">go back</a>.</p>";
@@ -49,24 +46,24 @@ if ($action === 'fail') {
 }
 if ($action === 'logout_others') {
     // Every other session of this user is deleted in this transaction.
-    header('X-DBSession-Revoke-Others: 1');
+    DBSession::revokeOthers();
     back('Logged out of your other browsers and devices.');
 }
 if ($action === 'logout') {
-    header('X-DBSession-Invalidate: 1');
+    DBSession::logout();
     header('Location: /', true, 303);
     exit;
 }
 
 header('Content-Type: text/html; charset=utf-8');
-$flash = isset($_SERVER['DBSESSION_FLASH']) ? explode('&', $_SERVER['DBSESSION_FLASH']) : array();
+$flash = DBSession::flashes();
 ?>
 <!doctype html>
 <title>mod_dbsession demo</title>
 <style>body{font:16px sans-serif;max-width:40em;margin:2em auto}
 .flash{background:#efe;padding:.5em}code{background:#eee}</style>
 <h1>mod_dbsession demo</h1>
-<?php foreach ($flash as $m) echo '<p class="flash">', h(rawurldecode($m)), "</p>\n"; ?>
+<?php foreach ($flash as $m) echo '<p class="flash">', h($m), "</p>\n"; ?>
 <p>Session: <?= $_SERVER['DBSESSION_NEW'] === '1' ? '<b>none yet</b> (nothing stored, no cookie, no row)' : 'created ' . date('H:i:s', $_SERVER['DBSESSION_CREATED']) . ', expires ' . date('H:i:s', $_SERVER['DBSESSION_EXPIRES']) ?></p>
 <?php if (isset($_COOKIE['session'])): ?>
 <p>Cookie fingerprint: <code><?= h(substr(hash('sha256', $_COOKIE['session']), 0, 8)) ?></code>.
