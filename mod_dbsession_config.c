@@ -77,7 +77,7 @@ static void note_scope(cmd_parms *cmd, dbs_dir_config_t *dconf)
 
 static const char *bad_value(cmd_parms *cmd, const char *err)
 {
-    return apr_psprintf(cmd->pool, "%s %s", cmd->cmd->name, err);
+    return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
 }
 
 static const char *set_enabled(cmd_parms *cmd, void *dconf, int on)

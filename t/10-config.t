@@ -10,30 +10,30 @@ use DBSTest;
 my $KEY = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
 
 my @bad = (
-    # [directive line(s), what the message must say]
-    ['DBSessionIdleTimeout abc', qr/DBSessionIdleTimeout expects a whole number of seconds/],
-    ['DBSessionIdleTimeout -5', qr/DBSessionIdleTimeout expects/],
-    ['DBSessionAbsoluteTimeout 10s', qr/DBSessionAbsoluteTimeout expects/],
-    ['DBSessionExtensionDelay 1e3', qr/DBSessionExtensionDelay expects/],
-    ['DBSessionLockTimeout x', qr/DBSessionLockTimeout expects/],
-    ['DBSessionRenewalTimeout -1', qr/DBSessionRenewalTimeout expects/],
+    # [directive line(s), what the message must say: "Directive: reason"]
+    ['DBSessionIdleTimeout abc', qr/DBSessionIdleTimeout: expects a whole number of seconds/],
+    ['DBSessionIdleTimeout -5', qr/DBSessionIdleTimeout: expects/],
+    ['DBSessionAbsoluteTimeout 10s', qr/DBSessionAbsoluteTimeout: expects/],
+    ['DBSessionExtensionDelay 1e3', qr/DBSessionExtensionDelay: expects/],
+    ['DBSessionLockTimeout x', qr/DBSessionLockTimeout: expects/],
+    ['DBSessionRenewalTimeout -1', qr/DBSessionRenewalTimeout: expects/],
     ['DBSessionRequestHeaders yes', qr/DBSessionRequestHeaders must be On or Off/],
-    ['DBSessionCookieMaxAge 99999999999', qr/DBSessionCookieMaxAge expects/],
-    ['DBSessionCleanupInterval soon', qr/DBSessionCleanupInterval expects/],
-    ['DBSessionKey c2hvcnQ=', qr/DBSessionKey the key must decode to exactly 32 bytes/],
-    ['DBSessionKey %%%notbase64', qr/DBSessionKey the key is not valid base64/],
-    ['DBSessionKeyFile /nonexistent/keys', qr/DBSessionKeyFile cannot open/],
-    ['DBSessionLoginURL http://evil.example/', qr/DBSessionLoginURL expects a local path/],
-    ['DBSessionLoginURL //evil.example/', qr/DBSessionLoginURL expects a local path/],
-    ['DBSessionKeyFile /tmp', qr/DBSessionKeyFile \/tmp is a directory, not a key file/],
-    ['DBSessionTable "sessions; DROP TABLE x"', qr/DBSessionTable expects a table name/],
-    ['DBSessionCipher aes128', qr/DBSessionCipher expects xchacha20poly1305 or aes256gcm/],
-    ['DBSessionCookieSameSite loose', qr/DBSessionCookieSameSite expects Strict, Lax, None or Off/],
-    ['DBSessionRollbackStatus 99', qr/DBSessionRollbackStatus expects an HTTP status code/],
-    ['DBSessionMaxSize 10', qr/DBSessionMaxSize expects a number of bytes/],
-    ['DBSessionCookieName "a;b"', qr/DBSessionCookieName expects a cookie name/],
-    ['DBSessionCookiePath "/a b"', qr/DBSessionCookiePath expects printable/],
-    ['DBSessionEnvPrefix 1X', qr/DBSessionEnvPrefix expects letters/],
+    ['DBSessionCookieMaxAge 99999999999', qr/DBSessionCookieMaxAge: expects/],
+    ['DBSessionCleanupInterval soon', qr/DBSessionCleanupInterval: expects/],
+    ['DBSessionKey c2hvcnQ=', qr/DBSessionKey: the key must decode to exactly 32 bytes/],
+    ['DBSessionKey %%%notbase64', qr/DBSessionKey: the key is not valid base64/],
+    ['DBSessionKeyFile /nonexistent/keys', qr/DBSessionKeyFile: cannot open/],
+    ['DBSessionLoginURL http://evil.example/', qr/DBSessionLoginURL: expects a local path/],
+    ['DBSessionLoginURL //evil.example/', qr/DBSessionLoginURL: expects a local path/],
+    ['DBSessionKeyFile /tmp', qr/DBSessionKeyFile: \/tmp is a directory, not a key file/],
+    ['DBSessionTable "sessions; DROP TABLE x"', qr/DBSessionTable: expects a table name/],
+    ['DBSessionCipher aes128', qr/DBSessionCipher: expects xchacha20poly1305 or aes256gcm/],
+    ['DBSessionCookieSameSite loose', qr/DBSessionCookieSameSite: expects Strict, Lax, None or Off/],
+    ['DBSessionRollbackStatus 99', qr/DBSessionRollbackStatus: expects an HTTP status code/],
+    ['DBSessionMaxSize 10', qr/DBSessionMaxSize: expects a number of bytes/],
+    ['DBSessionCookieName "a;b"', qr/DBSessionCookieName: expects a cookie name/],
+    ['DBSessionCookiePath "/a b"', qr/DBSessionCookiePath: expects printable/],
+    ['DBSessionEnvPrefix 1X', qr/DBSessionEnvPrefix: expects letters/],
     ['DBSession maybe', qr/DBSession must be On or Off/],
     ['DBSessionCookieSecure maybe', qr/DBSessionCookieSecure must be On or Off/],
     ["<Location /x>\nDBSessionKey $KEY\n</Location>", qr/DBSessionKey not allowed in <Location> context/],
@@ -191,7 +191,7 @@ print $kf "$KEY\n";
 close $kf;
 chmod 0644, $open_keys;
 ($status, $out) = check_config("DBSessionKeyFile $open_keys");
-like $out, qr/DBSessionKeyFile \S+ is readable by every user/, 'a key file others can read is refused';
+like $out, qr/DBSessionKeyFile: \S+ is readable by every user/, 'a key file others can read is refused';
 chmod 0600, $open_keys;
 ($status, $out) = check_config("DBSessionKeyFile $open_keys");
 is $status, 0, '...and accepted once private' or diag $out;

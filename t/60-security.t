@@ -56,19 +56,13 @@ is seen($res)->{SESSION_secret}, 'yes', 'a tossed garbage cookie cannot push out
 
 # Many cookies of our name: identical values count once, at most 8 distinct
 # ones are looked at, and one log line tells how many were refused.
-sub dbs020_lines {
-    open my $fh, '<', 't/logs/error_log' or die $!;
-    return scalar grep { /\[dbsession:.*DBS020:/ } <$fh>;
-}
-my $before = dbs020_lines();
+my $mark = log_mark();
 my @junk = map { "session=junk$_" } 1 .. 12;
 $res = req(GET => '/cgi/echo.pl',
            headers => [Cookie => join('; ', ("session=garbage") x 40, @junk)]);
 is $res->code, 200, 'a request with 52 bad cookies of our name is answered';
-is dbs020_lines() - $before, 1, '...and logged once';
-open my $elog, '<', 't/logs/error_log' or die $!;
-my ($line) = grep { /DBS020:/ } reverse <$elog>;
-like $line, qr/rejected 8 cookies that did not open/,
+is logged_since($mark, qr/\[dbsession:.*DBS020:/), 1, '...and logged once';
+is logged_since($mark, qr/DBS020: rejected 8 cookies that did not open/), 1,
     '...for the 8 distinct values considered';
 $res = req(GET => '/cgi/echo.pl',
            headers => [Cookie => join('; ', ("session=$valid") x 30)]);
@@ -122,14 +116,11 @@ is seen($res)->{SESSION_secret}, 'yes', '30 copies of the valid cookie open it o
     my $raw = MIME::Base64::decode_base64url($valid);
     substr($raw, 0, 4) = "\x00\x00\x00\x00";    # a key id of no key we hold
     my $retired = MIME::Base64::encode_base64url($raw);
-    my $notices = sub {
-        open my $fh, '<', 't/logs/error_log' or die $!;
-        scalar grep { /\[dbsession:notice\].*DBS021: 1 cookie sealed with a key this server does not hold/ } <$fh>;
-    };
-    my $before_notices = $notices->();
+    my $mark_notices = log_mark();
     is seen(req(GET => '/cgi/echo.pl', cookie => $retired))->{DBSESSION_NEW}, '1',
         'a cookie of an unknown key id opens no session';
-    is $notices->() - $before_notices, 1, '...and is logged once at notice level';
+    is logged_since($mark_notices, qr/\[dbsession:notice\].*DBS021: 1 cookie sealed with a key this server does not hold/),
+        1, '...and is logged once at notice level';
 }
 
 # --- fixation: Regenerate and a change of user kill the old ID ---

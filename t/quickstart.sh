@@ -97,7 +97,8 @@ a2enconf -q dbsession-app >/dev/null
 # 3. A real apache2 from that configuration.
 apache2 -d "$scratch/apache2" -f apache2.conf -t > "$scratch/t.log" 2>&1 ||
     { cat "$scratch/t.log" >&2; fail "apache2 -t refused the configuration"; }
-apache2 -d "$scratch/apache2" -f apache2.conf -k start
+apache2 -d "$scratch/apache2" -f apache2.conf -k start 2> "$scratch/start.log" ||
+    { cat "$scratch/start.log" >&2; fail "apache2 did not start"; }
 for _ in $(seq 50); do
     curl -s -o /dev/null "http://127.0.0.1:$port/" && break
     sleep 0.1

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../mod_dbsession.h"
+#include "mod_dbsession.h"
 
 static const char *arg(request_rec *r, const char *name)
 {
