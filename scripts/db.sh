@@ -6,6 +6,13 @@
 
 DBS_TOP=${DBS_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+# The port of t/75-proxy.t's backend, which t/conf/extra.conf.in proxies to
+# (free now; the test starts the backend).
+if [ -z "${DBS_BACKEND_PORT:-}" ]; then
+    DBS_BACKEND_PORT=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(
+        Listen => 1, LocalAddr => "127.0.0.1:0")->sockport')
+fi
+export DBS_BACKEND_PORT
 
 db_start() {
     DBS_DRIVER=$1
