@@ -142,12 +142,16 @@ static void futex_wake_all(_Atomic uint32_t *word)
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-/* APR_SUCCESS, APR_TIMEUP, or APR_EOWNERDEAD-like: *recovered is set when
- * the lock was taken over from a dead holder. */
+/* APR_SUCCESS or APR_TIMEUP; *recovered is set when the lock was taken
+ * over from a dead holder, *waited (if given) when it was held at first.
+ * Whether the holder died is asked (a /proc read) only before giving up and
+ * after each DEAD_CHECK_SLICE of waiting, never on the way in: a busy
+ * session costs a futex wait, not system calls. */
 static apr_status_t shlock_acquire(shlock_t *l, apr_time_t deadline,
-                                   int *recovered)
+                                   int *recovered, int *waited)
 {
     uint64_t me = my_identity();
+    apr_time_t dead_check = 0;
 
     *recovered = 0;
     for (;;) {
@@ -158,19 +162,25 @@ static apr_status_t shlock_acquire(shlock_t *l, apr_time_t deadline,
         if (atomic_compare_exchange_strong(&l->holder, &holder, me)) {
             return APR_SUCCESS;
         }
-        if (holder != 0 && !holder_alive(holder) &&
-            atomic_compare_exchange_strong(&l->holder, &holder, me)) {
-            *recovered = 1;
-            return APR_SUCCESS;
+        if (waited) {
+            *waited = 1;
         }
         now = apr_time_now();
-        if (now >= deadline) {
-            return APR_TIMEUP;
+        if (!dead_check) {
+            dead_check = now + DEAD_CHECK_SLICE;
         }
-        wait = deadline - now;
-        if (wait > DEAD_CHECK_SLICE) {
-            wait = DEAD_CHECK_SLICE;
+        if (now >= deadline || now >= dead_check) {
+            if (holder != 0 && !holder_alive(holder) &&
+                atomic_compare_exchange_strong(&l->holder, &holder, me)) {
+                *recovered = 1;
+                return APR_SUCCESS;
+            }
+            if (now >= deadline) {
+                return APR_TIMEUP;
+            }
+            dead_check = now + DEAD_CHECK_SLICE;
         }
+        wait = (deadline < dead_check ? deadline : dead_check) - now;
         atomic_fetch_add(&l->waiters, 1);
         futex_wait(&l->seq, seq, wait);
         atomic_fetch_sub(&l->waiters, 1);
@@ -191,7 +201,7 @@ static void directory_lock(shared_t *shm)
 {
     int recovered;
 
-    shlock_acquire(&shm->directory, APR_INT64_MAX, &recovered);
+    shlock_acquire(&shm->directory, APR_INT64_MAX, &recovered, NULL);
 }
 
 /* ---- the table --------------------------------------------------------- */
@@ -353,7 +363,7 @@ static void unclaim_slot(shared_t *shm, slot_t *slot, int count)
 
 apr_status_t dbs_lock_session(dbs_locktable_t *table, apr_uint64_t key,
                               apr_time_t deadline, apr_pool_t *pool,
-                              dbs_lock_t **lock)
+                              dbs_lock_t **lock, int *waited)
 {
     slot_t *slot;
     int recovered;
@@ -367,7 +377,8 @@ apr_status_t dbs_lock_session(dbs_locktable_t *table, apr_uint64_t key,
         apr_sleep(FULL_TABLE_RETRY);
     }
 
-    if (shlock_acquire(&slot->lock, deadline, &recovered) != APR_SUCCESS) {
+    if (shlock_acquire(&slot->lock, deadline, &recovered, waited) !=
+        APR_SUCCESS) {
         unclaim_slot(table->shm, slot, 1);
         return APR_TIMEUP;
     }
@@ -386,7 +397,7 @@ apr_status_t dbs_lock_writer(dbs_locktable_t *table, apr_time_t deadline,
 {
     int recovered;
 
-    if (shlock_acquire(&table->shm->writer, deadline, &recovered) !=
+    if (shlock_acquire(&table->shm->writer, deadline, &recovered, NULL) !=
         APR_SUCCESS) {
         return APR_TIMEUP;
     }

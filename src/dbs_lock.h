@@ -35,11 +35,12 @@ apr_status_t dbs_locktable_open(const char *path, dbs_locktable_t **table,
 
 /* Lock `key`, waiting until `deadline` (apr_time_now() scale); a deadline in
  * the past tries once without waiting. APR_TIMEUP when it could not.
- * The lock belongs to the calling thread and lives in `pool` until
+ * *waited (unless NULL) is set when another holder had it at first.
+ * The lock belongs to the calling process and lives in `pool` until
  * released. */
 apr_status_t dbs_lock_session(dbs_locktable_t *table, apr_uint64_t key,
                               apr_time_t deadline, apr_pool_t *pool,
-                              dbs_lock_t **lock);
+                              dbs_lock_t **lock, int *waited);
 /* The writer mutex, with the same rules. */
 apr_status_t dbs_lock_writer(dbs_locktable_t *table, apr_time_t deadline,
                              apr_pool_t *pool, dbs_lock_t **lock);

@@ -621,15 +621,8 @@ static apr_status_t lock_session(const dbs_store_t *st, dbs_conn_t *c,
     }
     *fail = DBS_FAIL_DATABASE;
     if (state->kind == KIND_SQLITE3) {
-        apr_status_t rv_lock =
-            dbs_lock_session(state->locks, key, 0, c->txn_pool, &held.lock);
-
-        if (rv_lock != APR_SUCCESS && c->lock_timeout > 0) {
-            c->lock_waited = 1; /* busy: now wait for it */
-            rv_lock = dbs_lock_session(state->locks, key, lock_deadline(c),
-                                       c->txn_pool, &held.lock);
-        }
-        if (rv_lock != APR_SUCCESS) {
+        if (dbs_lock_session(state->locks, key, lock_deadline(c), c->txn_pool,
+                             &held.lock, &c->lock_waited) != APR_SUCCESS) {
             *fail = DBS_FAIL_LOCK_TIMEOUT;
             *err = "waiting for the session";
             return APR_TIMEUP;

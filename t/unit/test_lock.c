@@ -41,7 +41,7 @@ static dbs_locktable_t *table(void)
 
 static apr_status_t try_lock(apr_uint64_t key, dbs_lock_t **lock)
 {
-    return dbs_lock_session(table(), key, 0, unit_pool, lock);
+    return dbs_lock_session(table(), key, 0, unit_pool, lock, NULL);
 }
 
 START_TEST(one_session_excludes_itself)
@@ -117,7 +117,7 @@ static pid_t spawn_holder(apr_uint64_t key, int die, int *from_child,
 
         apr_pool_create(&pool, NULL);
         if (dbs_lock_session(table(), key, apr_time_now() + LONG_WAIT, pool,
-                             &lock) != APR_SUCCESS ||
+                             &lock, NULL) != APR_SUCCESS ||
             write(up[1], "h", 1) != 1) {
             _exit(1);
         }
@@ -198,10 +198,28 @@ START_TEST(pool_cleanup_releases)
     dbs_lock_t *lock;
 
     apr_pool_create(&request, unit_pool);
-    ck_assert_int_eq(dbs_lock_session(table(), 9, 0, request, &lock),
+    ck_assert_int_eq(dbs_lock_session(table(), 9, 0, request, &lock, NULL),
                      APR_SUCCESS);
     apr_pool_destroy(request);
     ck_assert_int_eq(try_lock(9, &lock), APR_SUCCESS);
+}
+END_TEST
+
+/* The counters' lock waits: a busy session says so, a free one does not. */
+START_TEST(waiting_is_reported)
+{
+    dbs_lock_t *held, *other;
+    int waited = 0;
+
+    ck_assert_int_eq(
+        dbs_lock_session(table(), 13, 0, unit_pool, &held, &waited),
+        APR_SUCCESS);
+    ck_assert_int_eq(waited, 0);
+    ck_assert_int_eq(dbs_lock_session(table(), 13, apr_time_now() + 20000,
+                                      unit_pool, &other, &waited),
+                     APR_TIMEUP);
+    ck_assert_int_eq(waited, 1);
+    dbs_lock_release(held);
 }
 END_TEST
 
@@ -216,7 +234,7 @@ START_TEST(shared_between_processes)
     /* The release wakes a waiter with a long deadline. */
     ck_assert_int_eq(write(to_child, "r", 1), 1);
     ck_assert_int_eq(dbs_lock_session(table(), 5, apr_time_now() + LONG_WAIT,
-                                      unit_pool, &lock),
+                                      unit_pool, &lock, NULL),
                      APR_SUCCESS);
     reap(pid);
     close(to_child);
@@ -231,7 +249,7 @@ START_TEST(dead_holder_is_replaced)
 
     reap(pid);
     ck_assert_int_eq(dbs_lock_session(table(), 11, apr_time_now() + LONG_WAIT,
-                                      unit_pool, &lock),
+                                      unit_pool, &lock, NULL),
                      APR_SUCCESS);
     dbs_lock_release(lock);
     ck_assert_int_eq(try_lock(11, &lock), APR_SUCCESS);
@@ -273,6 +291,7 @@ Suite *lock_suite(void)
     tcase_add_test(tc, full_neighbourhood_waits);
     tcase_add_test(tc, waiting_for_a_slot_keeps_one_holder);
     tcase_add_test(tc, pool_cleanup_releases);
+    tcase_add_test(tc, waiting_is_reported);
     tcase_add_test(tc, shared_between_processes);
     tcase_add_test(tc, dead_holder_is_replaced);
     tcase_add_test(tc, writer_lock);
