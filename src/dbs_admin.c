@@ -10,14 +10,6 @@
 
 #define SESSION_COLUMNS "id_hash, user_name, created_at, active_at, expires_at"
 
-static const char *db_error(apr_pool_t *pool, const dbs_conn_t *c, int rv,
-                            const char *what)
-{
-    const char *msg = apr_dbd_error(c->driver, c->handle, rv);
-
-    return apr_psprintf(pool, "%s: %s", what, msg && *msg ? msg : "failed");
-}
-
 /* Run a statement whose %s arguments are bound (never inlined): a select
  * into *res, or a write counting *rows. */
 static apr_status_t run(dbs_conn_t *c, apr_pool_t *pool, const char *sql,
@@ -34,7 +26,7 @@ static apr_status_t run(dbs_conn_t *c, apr_pool_t *pool, const char *sql,
                                   args);
     }
     if (rv != 0) {
-        *err = db_error(pool, c, rv, sql);
+        *err = dbs_store_error(pool, c, rv, sql);
         return APR_EGENERAL;
     }
     return APR_SUCCESS;

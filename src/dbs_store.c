@@ -56,6 +56,16 @@ typedef struct {
     "user_name, session_data, flash, csrf_token, created_at, active_at, "      \
     "renewed_at, prev_id_hash, prev_until"
 #define NCOLUMNS 9
+/* What every write sets besides id_hash and expires_at, in the order
+ * bind_written() binds it (a format for apr_psprintf: %% stays %). */
+#define WRITTEN_COLUMNS                                                        \
+    "user_name, session_data, flash, csrf_token, active_at, renewed_at, "      \
+    "prev_id_hash, prev_until"
+#define WRITTEN_VALUES "%%s, %%s, %%s, %%s, %%lld, %%lld, %%s, %%lld"
+#define WRITTEN_SET                                                            \
+    "user_name = %%s, session_data = %%s, flash = %%s, csrf_token = %%s, "     \
+    "active_at = %%lld, renewed_at = %%lld, prev_id_hash = %%s, "              \
+    "prev_until = %%lld"
 /* PostgreSQL: take the advisory lock of a new ID before the statement that
  * follows writes it. Passed as an argument of apr_psprintf, not as format. */
 #define PG_CLAIM_CTE                                                           \
@@ -121,28 +131,21 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
          * (one round trip): the lock's key is the first parameter. */
         st->sql[k][STMT_INSERT] = apr_psprintf(
             pool,
-            "%sINSERT INTO %s (id_hash, " COLUMNS ", expires_at) SELECT "
-            "%%s, %%s, %%s, %%s, %%s, %%lld, %%lld, %%lld, %%s, %%lld, "
-            "%%lld%s",
+            "%sINSERT INTO %s (id_hash, created_at, " WRITTEN_COLUMNS
+            ", expires_at) SELECT %%s, %%lld, " WRITTEN_VALUES ", %%lld%s",
             k == KIND_PGSQL ? PG_CLAIM_CTE : "", table,
             k == KIND_PGSQL ? " FROM claimed" : "");
-        st->sql[k][STMT_UPDATE] = apr_psprintf(
-            pool,
-            "UPDATE %s SET id_hash = %%s, user_name = %%s, session_data = %%s, "
-            "flash = %%s, csrf_token = %%s, active_at = %%lld, "
-            "renewed_at = %%lld, prev_id_hash = %%s, prev_until = %%lld, "
-            "expires_at = %%lld WHERE id_hash = %%s",
-            table);
+        st->sql[k][STMT_UPDATE] =
+            apr_psprintf(pool,
+                         "UPDATE %s SET id_hash = %%s, " WRITTEN_SET
+                         ", expires_at = %%lld WHERE id_hash = %%s",
+                         table);
         st->sql[k][STMT_UPDATE_NEW_ID] =
             k == KIND_PGSQL
                 ? apr_psprintf(
                       pool,
-                      "%sUPDATE %s SET id_hash = %%s, user_name = %%s, "
-                      "session_data = %%s, flash = %%s, "
-                      "csrf_token = %%s, active_at = %%lld, "
-                      "renewed_at = %%lld, prev_id_hash = %%s, "
-                      "prev_until = %%lld, expires_at = %%lld FROM claimed "
-                      "WHERE id_hash = %%s",
+                      "%sUPDATE %s SET id_hash = %%s, " WRITTEN_SET
+                      ", expires_at = %%lld FROM claimed WHERE id_hash = %%s",
                       PG_CLAIM_CTE, table)
                 : st->sql[k][STMT_UPDATE];
         st->sql[k][STMT_TOUCH] =
@@ -198,7 +201,7 @@ dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table)
     return st;
 }
 
-static const char *db_error(apr_pool_t *pool, const dbs_conn_t *c, int rv,
+const char *dbs_store_error(apr_pool_t *pool, const dbs_conn_t *c, int rv,
                             const char *what)
 {
     const char *msg = apr_dbd_error(c->driver, c->handle, rv);
@@ -241,7 +244,7 @@ static apr_status_t open_sqlite_locks(const dbs_conn_t *c, apr_pool_t *pool,
                        "SELECT file FROM pragma_database_list "
                        "WHERE name = 'main'",
                        BUFFERED) != 0) {
-        *err = db_error(pool, c, 1, "finding the database file");
+        *err = dbs_store_error(pool, c, 1, "finding the database file");
         return APR_EGENERAL;
     }
     if (apr_dbd_get_row(c->driver, pool, res, &row, 1) == 0) {
@@ -344,7 +347,7 @@ static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
         rv = apr_dbd_prepare(c->driver, c->pool, c->handle, st->sql[kind][i],
                              label, &state->stmt[i]);
         if (rv != 0) {
-            *err = db_error(pool, c, rv, "preparing statements");
+            *err = dbs_store_error(pool, c, rv, "preparing statements");
             return APR_EGENERAL;
         }
     }
@@ -356,7 +359,7 @@ static apr_status_t get_state(const dbs_store_t *st, const dbs_conn_t *c,
                                "SET SESSION TRANSACTION ISOLATION LEVEL "
                                "READ COMMITTED");
         if (rv != 0) {
-            *err = db_error(pool, c, rv, "setting the isolation level");
+            *err = dbs_store_error(pool, c, rv, "setting the isolation level");
             return APR_EGENERAL;
         }
         state->server_thread = mysql_server_thread(c);
@@ -451,7 +454,7 @@ static apr_status_t begin_sqlite_write(dbs_conn_t *c, apr_pool_t *pool,
     }
     while ((rv = apr_dbd_query(c->driver, c->handle, &rows,
                                "BEGIN IMMEDIATE")) != 0) {
-        *err = db_error(pool, c, rv, "beginning the write");
+        *err = dbs_store_error(pool, c, rv, "beginning the write");
         /* SQLITE_BUSY: a writer outside the module holds the lock. */
         if (rv != 5) {
             return APR_EGENERAL;
@@ -525,7 +528,7 @@ static apr_status_t run_query(const dbs_store_t *st, dbs_conn_t *c,
         if (rv == 0) {
             break;
         }
-        *err = db_error(pool, c, rv, "writing the session");
+        *err = dbs_store_error(pool, c, rv, "writing the session");
         forget_statements(st, c);
         /* Prepare anew and try once more where the statement never reached
          * the server, so the transaction goes on: SQLite's schema changed
@@ -575,7 +578,7 @@ static apr_status_t set_lock_timeout(const dbs_conn_t *c, apr_pool_t *pool,
     }
     rv = apr_dbd_query(c->driver, c->handle, &rows, sql);
     if (rv != 0) {
-        *err = db_error(pool, c, rv, "setting the lock timeout");
+        *err = dbs_store_error(pool, c, rv, "setting the lock timeout");
         return APR_EGENERAL;
     }
     state->lock_timeout = seconds;
@@ -635,7 +638,7 @@ static apr_status_t lock_session(const dbs_store_t *st, dbs_conn_t *c,
     rv = apr_dbd_pselect(c->driver, pool, c->handle, &res,
                          state->stmt[STMT_CLAIM], BUFFERED, 1, values);
     if (rv != 0) {
-        *err = db_error(pool, c, rv, "waiting for the session");
+        *err = dbs_store_error(pool, c, rv, "waiting for the session");
         if (lock_wait_ran_out(c, start, *err)) {
             *fail = DBS_FAIL_LOCK_TIMEOUT;
         }
@@ -695,7 +698,7 @@ static apr_status_t select_row(const dbs_store_t *st, dbs_conn_t *c,
                     : apr_dbd_pselect(c->driver, pool, c->handle, &res,
                                       state->stmt[load], BUFFERED, 1, values);
     if (rv != 0) {
-        *err = db_error(pool, c, rv, "loading the session");
+        *err = dbs_store_error(pool, c, rv, "loading the session");
         if (state->kind != KIND_SQLITE3 && lock_wait_ran_out(c, start, *err)) {
             *fail = DBS_FAIL_LOCK_TIMEOUT;
         }
@@ -781,7 +784,7 @@ static apr_status_t select_renewed(const dbs_store_t *st, dbs_conn_t *c,
     rv = apr_dbd_pselect(c->driver, pool, c->handle, &res,
                          state->stmt[STMT_LOAD_PREVIOUS], BUFFERED, 1, values);
     if (rv != 0) {
-        *err = db_error(pool, c, rv, "loading the session");
+        *err = dbs_store_error(pool, c, rv, "loading the session");
         forget_statements(st, c);
         return APR_EGENERAL;
     }
@@ -953,7 +956,7 @@ apr_status_t dbs_store_begin(const dbs_store_t *st, dbs_conn_t *c,
     }
     rv = run_control(c, pool, state, STMT_BEGIN, begin_sql[state->kind]);
     if (rv != 0) {
-        *err = db_error(pool, c, rv, "beginning the transaction");
+        *err = dbs_store_error(pool, c, rv, "beginning the transaction");
         forget_statements(st, c);
         release_locks(c);
         return APR_EGENERAL;
@@ -997,7 +1000,7 @@ apr_status_t dbs_store_end(dbs_conn_t *c, apr_pool_t *pool, int commit,
                          commit ? STMT_COMMIT : STMT_ROLLBACK,
                          commit ? "COMMIT" : "ROLLBACK");
         if (rv != 0) {
-            *err = db_error(pool, c, rv, commit ? "commit" : "rollback");
+            *err = dbs_store_error(pool, c, rv, commit ? "commit" : "rollback");
             status = APR_EGENERAL;
             if (commit) {
                 /* SQLite keeps a transaction open after some failed
@@ -1059,12 +1062,30 @@ static apr_status_t lock_new_id(const dbs_store_t *st, dbs_conn_t *c,
     return lock_session(st, c, pool, state, id_hash, &fail, err);
 }
 
+/* The WRITTEN_COLUMNS of rec into row; returns what follows them. */
+static const char **bind_written(apr_pool_t *pool, const char **row,
+                                 const dbs_record_t *rec)
+{
+    row[0] = rec->user;
+    row[1] = rec->data;
+    row[2] = rec->flash;
+    row[3] = rec->csrf;
+    row[4] = i64(pool, rec->active_at);
+    row[5] = i64(pool, rec->renewed_at);
+    row[6] = rec->prev_hash;
+    row[7] = i64(pool, rec->prev_until);
+    return row + 8;
+}
+
+/* Parameters of a write: PostgreSQL's claim of a new ID first, if any. */
+#define WRITE_PARAMS 12
+
 apr_status_t dbs_store_insert(const dbs_store_t *st, dbs_conn_t *c,
                               apr_pool_t *pool, const char *id_hash,
                               const dbs_record_t *rec, apr_int64_t expires_at,
                               const char **err)
 {
-    const char *values[12], **row = values, *claim;
+    const char *values[WRITE_PARAMS], **row = values, *claim;
 
     if (lock_new_id(st, c, pool, id_hash, &claim, err) != APR_SUCCESS) {
         return APR_EGENERAL;
@@ -1072,19 +1093,12 @@ apr_status_t dbs_store_insert(const dbs_store_t *st, dbs_conn_t *c,
     if (claim) {
         *row++ = claim;
     }
-    row[0] = id_hash;
-    row[1] = rec->user;
-    row[2] = rec->data;
-    row[3] = rec->flash;
-    row[4] = rec->csrf;
-    row[5] = i64(pool, rec->created_at);
-    row[6] = i64(pool, rec->active_at);
-    row[7] = i64(pool, rec->renewed_at);
-    row[8] = rec->prev_hash;
-    row[9] = i64(pool, rec->prev_until);
-    row[10] = i64(pool, expires_at);
-    return run_query(st, c, pool, STMT_INSERT, values, claim ? 12 : 11, NULL,
-                     err);
+    *row++ = id_hash;
+    *row++ = i64(pool, rec->created_at);
+    row = bind_written(pool, row, rec);
+    *row++ = i64(pool, expires_at);
+    return run_query(st, c, pool, STMT_INSERT, values, (int)(row - values),
+                     NULL, err);
 }
 
 apr_status_t dbs_store_update(const dbs_store_t *st, dbs_conn_t *c,
@@ -1092,7 +1106,7 @@ apr_status_t dbs_store_update(const dbs_store_t *st, dbs_conn_t *c,
                               const char *new_hash, const dbs_record_t *rec,
                               apr_int64_t expires_at, const char **err)
 {
-    const char *values[12], **row = values, *claim = NULL;
+    const char *values[WRITE_PARAMS], **row = values, *claim = NULL;
     int new_id = strcmp(old_hash, new_hash) != 0;
 
     if (new_id &&
@@ -1102,19 +1116,12 @@ apr_status_t dbs_store_update(const dbs_store_t *st, dbs_conn_t *c,
     if (claim) {
         *row++ = claim;
     }
-    row[0] = new_hash;
-    row[1] = rec->user;
-    row[2] = rec->data;
-    row[3] = rec->flash;
-    row[4] = rec->csrf;
-    row[5] = i64(pool, rec->active_at);
-    row[6] = i64(pool, rec->renewed_at);
-    row[7] = rec->prev_hash;
-    row[8] = i64(pool, rec->prev_until);
-    row[9] = i64(pool, expires_at);
-    row[10] = old_hash;
+    *row++ = new_hash;
+    row = bind_written(pool, row, rec);
+    *row++ = i64(pool, expires_at);
+    *row++ = old_hash;
     return run_query(st, c, pool, new_id ? STMT_UPDATE_NEW_ID : STMT_UPDATE,
-                     values, claim ? 12 : 11, NULL, err);
+                     values, (int)(row - values), NULL, err);
 }
 
 apr_status_t dbs_store_touch(const dbs_store_t *st, dbs_conn_t *c,

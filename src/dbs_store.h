@@ -73,6 +73,10 @@ typedef enum {
 
 dbs_store_t *dbs_store_make(apr_pool_t *pool, const char *table);
 
+/* "what: the driver's message" for a failed apr_dbd call rv on c. */
+const char *dbs_store_error(apr_pool_t *pool, const dbs_conn_t *c, int rv,
+                            const char *what);
+
 /* Whether apr_dbd driver `name` is one we speak. */
 int dbs_store_driver_supported(const char *name);
 

@@ -118,17 +118,8 @@ is req(GET => '/cgi/echo.pl', cookie => $cookie)->code, 200, 'and it is back';
 # A graceful restart keeps the counters: the parent keeps the memory.
 $before = counters();
 ok $before->{SessionsLoaded} > 0, 'there is something to keep';
-open my $pidfile, '<', 't/logs/httpd.pid' or die $!;
-chomp(my $parent = <$pidfile>);
-my $generation_mark = -s 't/logs/error_log';
-kill 'USR1', $parent or die "cannot signal httpd $parent: $!";
-my $restarted = 0;
-for (1 .. 100) {
-    select undef, undef, undef, 0.1;
-    last if ($restarted = logged_since($generation_mark,
-                                       qr/AH00489|resuming normal operations/));
-}
-ok $restarted, 'httpd restarted gracefully';
+ok eval { graceful_restart('t/logs/httpd.pid', 't/logs/error_log'); 1 },
+    'httpd restarted gracefully' or diag $@;
 $after = counters();
 is $after->{SessionsLoaded}, $before->{SessionsLoaded},
     'the counters survived the graceful restart';

@@ -72,6 +72,13 @@ grep -q "^LoadModule dbsession_module $scratch/modules/mod_dbsession.so$" \
     "$scratch/apache2/mods-available/dbsession.load" ||
     fail "dbsession.load does not name the installed module"
 
+# make install again keeps an admin's dbsession.conf.
+echo "# edited by the admin" >> "$scratch/apache2/mods-available/dbsession.conf"
+make -s install > "$scratch/install2.log" 2>&1 ||
+    { cat "$scratch/install2.log" >&2; fail "a second make install failed"; }
+grep -q "^# edited by the admin$" "$scratch/apache2/mods-available/dbsession.conf" ||
+    fail "make install overwrote an existing dbsession.conf"
+
 # 2. The configuration, as README says, plus this test's CGI under /app.
 {
     printf '%s\n' "$config" | into_scratch |

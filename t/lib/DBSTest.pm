@@ -17,7 +17,8 @@ Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0,
 
 our @EXPORT = qw(req session_cookie set_cookies seen db_scalar db_rows
                  db_server new_session parallel log_mark logged_since
-                 start_server reload_server stop_server server_dir);
+                 start_server reload_server stop_server server_dir
+                 graceful_restart);
 
 # req(GET => '/cgi/echo.pl?set=a%3D1', cookie => $value, name => 'session',
 #     headers => [Name => value, ...], content => $body)
@@ -170,20 +171,28 @@ sub server_pid {
     return $pid =~ /^\d+$/ ? $pid : undef;
 }
 
-# A graceful restart (apachectl graceful): returns once the new generation
-# serves.
-sub reload_server {
-    my ($name) = @_;
-    my $log = "$server_dirs{$name}/error_log";
+# A graceful restart (apachectl graceful) of the httpd whose parent's pid
+# is in $pidfile: returns once the new generation serves (AH00489,
+# "resuming normal operations", in $log).
+sub graceful_restart {
+    my ($pidfile, $log) = @_;
+    open my $pf, '<', $pidfile or die "$pidfile: $!";
+    chomp(my $pid = <$pf> // '');
     my $mark = -s $log || 0;
-    kill 'USR1', server_pid($name) or die "cannot signal server $name";
+    kill 'USR1', $pid or die "cannot signal httpd $pid";
     for (1 .. 100) {
         Time::HiRes::sleep(0.1);
         open my $fh, '<', $log or next;
         seek $fh, $mark, 0;
-        return if grep { /AH00489/ } <$fh>;  # resuming normal operations
+        return if grep { /AH00489/ } <$fh>;
     }
-    die "server $name did not restart: " . `tail -n 5 $log`;
+    die "httpd $pid did not restart: " . `tail -n 5 $log`;
+}
+
+sub reload_server {
+    my ($name) = @_;
+    my $dir = $server_dirs{$name};
+    graceful_restart("$dir/httpd.pid", "$dir/error_log");
 }
 
 sub stop_server {
