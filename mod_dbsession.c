@@ -60,8 +60,7 @@ typedef struct {
     ap_dbd_t *dbd;
     int owns_dbd; /* taken from mod_dbd's pool by us, given back at the end */
     apr_array_header_t *lent; /* request_recs that ap_dbd_acquire() it */
-    dbs_conn_t conn;
-    int in_txn; /* the transaction is open */
+    dbs_txn_t *txn;           /* the transaction on dbd */
     dbs_session_t session;
     apr_int64_t now;
     const char *flash;           /* exposed (and so consumed) by this request */
@@ -85,6 +84,14 @@ typedef struct {
         call;                                                                  \
         (rs)->db_time += apr_time_now() - timed_start_;                        \
     } while (0)
+
+/* The one place a transaction object is made from a mod_dbd connection. */
+static dbs_txn_t *dbsession_txn(apr_pool_t *pool, const server_conf_t *sconf,
+                                const ap_dbd_t *dbd, apr_int64_t lock_timeout)
+{
+    return dbs_txn_make(pool, sconf->store, dbd->driver, dbd->handle, dbd->pool,
+                        lock_timeout);
+}
 
 static request_rec *initial_request(request_rec *r)
 {
@@ -202,10 +209,9 @@ static apr_status_t finish(dbs_request_t *rs, int commit)
     const char *err = NULL;
     apr_status_t rv = APR_SUCCESS;
 
-    if (!rs->finished && rs->in_txn) {
-        rs->in_txn = 0;
-        TIMED(rs, rv = dbs_session_close(&rs->session, &rs->conn,
-                                         rs->initial->pool, commit, &err));
+    if (!rs->finished && rs->txn && dbs_txn_is_open(rs->txn)) {
+        TIMED(rs, rv = dbs_store_end(rs->txn, commit));
+        err = dbs_txn_error(rs->txn);
         dbs_stats_db_time(dbsession_stats, rs->db_time);
         if (commit && rv == APR_SUCCESS) {
             COUNT(COMMITTED, 1);
@@ -351,12 +357,13 @@ static void log_rejected_cookies(const cookie_walk_t *walk)
     }
 }
 
-static int fail_unavailable(request_rec *r, dbs_request_t *rs, dbs_fail_e fail,
+/* A database failure rv (APR_TIMEUP: a lock wait ran out) answers 503. */
+static int fail_unavailable(request_rec *r, dbs_request_t *rs, apr_status_t rv,
                             const char *err)
 {
     rs->failed = 1;
     apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
-    if (fail == DBS_FAIL_LOCK_TIMEOUT) {
+    if (rv == APR_TIMEUP) {
         COUNT(LOCK_TIMEOUTS, 1);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       DBSLOGNO(031) "session busy for longer than "
@@ -375,11 +382,9 @@ static int fail_unavailable(request_rec *r, dbs_request_t *rs, dbs_fail_e fail,
 
 /* Begin the transaction and load the cookie's session in it. On failure
  * nothing is left open. */
-static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
-                                 const char **err)
+static apr_status_t begin_and_load(request_rec *r, dbs_request_t *rs)
 {
     cookie_walk_t walk = {rs, r, NULL, NULL, NULL, 0, 0, 0, ""};
-    dbs_fail_e fail = DBS_FAIL_NONE;
     const char *retried = NULL;
     apr_status_t rv;
 
@@ -390,11 +395,9 @@ static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
     log_rejected_cookies(&walk);
     COUNT(COOKIES_REJECTED, walk.rejected);
     dbs_session_init(&rs->session, rs->initial->pool);
-    TIMED(rs, rv = dbs_session_open(&rs->session, rs->sconf->store, &rs->conn,
-                                    rs->initial->pool, walk.ids, &rs->policy,
-                                    rs->now, rs->conf.lock_timeout, &fail,
-                                    &retried, err));
-    COUNT(LOCK_WAITS, rs->conn.lock_waited);
+    TIMED(rs, rv = dbs_session_open(rs->txn, &rs->session, walk.ids,
+                                    &rs->policy, rs->now, &retried));
+    COUNT(LOCK_WAITS, dbs_txn_lock_waited(rs->txn));
     if (retried) {
         /* A pooled connection that died with a database restart, or lost
          * its prepared statements: revived, and tried once more. */
@@ -403,9 +406,8 @@ static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
                       retried);
     }
     if (rv != APR_SUCCESS) {
-        return fail;
+        return rv;
     }
-    rs->in_txn = 1;
     rs->session.cookie_invalid = walk.presented && !rs->session.loaded;
     COUNT(LOADED, rs->session.loaded);
     COUNT(RENEWAL_VIOLATIONS, rs->session.renewal_violations);
@@ -425,7 +427,7 @@ static dbs_fail_e begin_and_load(request_rec *r, dbs_request_t *rs,
 
         rs->reseal = i >= 0 && APR_ARRAY_IDX(walk.old_key, i, int);
     }
-    return DBS_FAIL_NONE;
+    return APR_SUCCESS;
 }
 
 /* Begin the transaction and load the session: once per request, on its
@@ -434,8 +436,7 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
 {
     request_rec *initial = initial_request(r);
     dbs_request_t *rs = apr_pcalloc(initial->pool, sizeof(*rs));
-    dbs_fail_e fail;
-    const char *err = NULL;
+    apr_status_t rv;
 
     rs->initial = initial;
     rs->sconf =
@@ -458,17 +459,15 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
         rs->dbd = dbsession_mod_dbd.acquire(initial);
     }
     if (!rs->dbd) {
-        return fail_unavailable(r, rs, DBS_FAIL_DATABASE, NULL);
+        return fail_unavailable(r, rs, APR_EGENERAL, NULL);
     }
     apr_pool_cleanup_register(initial->pool, rs, rollback_if_open,
                               apr_pool_cleanup_null);
     lend_connection(rs, initial);
-    rs->conn.driver = rs->dbd->driver;
-    rs->conn.handle = rs->dbd->handle;
-    rs->conn.pool = rs->dbd->pool;
-    fail = begin_and_load(r, rs, &err);
-    if (fail != DBS_FAIL_NONE) {
-        return fail_unavailable(r, rs, fail, err);
+    rs->txn =
+        dbsession_txn(initial->pool, rs->sconf, rs->dbd, rs->conf.lock_timeout);
+    if ((rv = begin_and_load(r, rs)) != APR_SUCCESS) {
+        return fail_unavailable(r, rs, rv, dbs_txn_error(rs->txn));
     }
     rs->flash = dbs_session_take_flash(&rs->session);
     return OK;
@@ -945,16 +944,14 @@ static int apply_writes(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
 static int save_session(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
 {
     dbs_cookie_action_e cookie;
-    const char *err = NULL;
     int status = apply_writes(r, rs, w);
     apr_status_t rv;
 
     if (status != OK) {
         return status;
     }
-    TIMED(rs, rv = dbs_session_save(&rs->session, rs->sconf->store, &rs->conn,
-                                    rs->initial->pool, &rs->policy, rs->now,
-                                    rs->conf.cookie_max_age, &cookie, &err));
+    TIMED(rs, rv = dbs_session_save(rs->txn, &rs->session, &rs->policy, rs->now,
+                                    rs->conf.cookie_max_age, &cookie));
     COUNT(CREATED, rs->session.created);
     COUNT(RENEWED, rs->session.renewed);
     if (rv != APR_SUCCESS) {
@@ -962,7 +959,8 @@ static int save_session(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
         rs->failed = 1;
         apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      DBSLOGNO(032) "storing the session failed: %s: 503", err);
+                      DBSLOGNO(032) "storing the session failed: %s: 503",
+                      dbs_txn_error(rs->txn));
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (cookie == DBS_COOKIE_NONE && rs->reseal && rs->session.loaded) {
@@ -1118,10 +1116,9 @@ static void cleanup_expired(request_rec *r, dbs_request_t *rs)
     static volatile apr_uint64_t next_cleanup; /* per process, all threads */
     apr_uint64_t due = apr_atomic_read64(&next_cleanup);
     apr_int64_t interval = rs->sconf->resolved.cleanup_interval;
-    dbs_fail_e fail = DBS_FAIL_NONE;
-    const char *err = NULL;
-    dbs_conn_t conn = {0};
+    dbs_txn_t *txn;
     ap_dbd_t *dbd;
+    apr_status_t rv;
     int deleted = 0;
 
     if (interval <= 0 || (apr_uint64_t)r->request_time < due) {
@@ -1137,18 +1134,15 @@ static void cleanup_expired(request_rec *r, dbs_request_t *rs)
     if (!(dbd = dbsession_mod_dbd.acquire(r))) {
         return;
     }
-    conn.driver = dbd->driver;
-    conn.handle = dbd->handle;
-    conn.pool = dbd->pool;
-    if (dbs_store_cleanup_expired(rs->sconf->store, &conn, r->pool, rs->now,
-                                  CLEANUP_BATCH, rs->conf.lock_timeout,
-                                  &deleted, &fail, &err) != APR_SUCCESS) {
+    txn = dbsession_txn(r->pool, rs->sconf, dbd, rs->conf.lock_timeout);
+    rv = dbs_store_cleanup_expired(txn, rs->now, CLEANUP_BATCH, &deleted);
+    if (rv != APR_SUCCESS) {
         /* A busy database is no news: the next interval tries again. */
-        COUNT(DB_ERRORS, fail != DBS_FAIL_LOCK_TIMEOUT);
-        ap_log_rerror(
-            APLOG_MARK,
-            fail == DBS_FAIL_LOCK_TIMEOUT ? APLOG_DEBUG : APLOG_WARNING, 0, r,
-            DBSLOGNO(050) "deleting expired sessions failed: %s", err);
+        COUNT(DB_ERRORS, rv != APR_TIMEUP);
+        ap_log_rerror(APLOG_MARK,
+                      rv == APR_TIMEUP ? APLOG_DEBUG : APLOG_WARNING, 0, r,
+                      DBSLOGNO(050) "deleting expired sessions failed: %s",
+                      dbs_txn_error(txn));
     }
     else if (deleted > 0) {
         COUNT(ROWS_CLEANED, (apr_uint64_t)deleted);
@@ -1264,17 +1258,15 @@ static apr_status_t dbsession_revoke_others(request_rec *r)
 static ap_dbd_t *dbsession_dbd(request_rec *r)
 {
     dbs_request_t *rs = api_session(r);
-    dbs_fail_e fail;
-    const char *err = NULL;
 
     if (!rs) {
         return NULL;
     }
-    if (dbs_store_begin_write(rs->sconf->store, &rs->conn, r->pool, &fail,
-                              &err) != APR_SUCCESS) {
+    if (dbs_store_begin_write(rs->txn) != APR_SUCCESS) {
         COUNT(DB_ERRORS, 1);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      DBSLOGNO(034) "dbsession_dbd: %s", err);
+                      DBSLOGNO(034) "dbsession_dbd: %s",
+                      dbs_txn_error(rs->txn));
         return NULL;
     }
     return rs->dbd;

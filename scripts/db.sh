@@ -13,6 +13,19 @@ if [ -z "${DBS_BACKEND_PORT:-}" ]; then
         Listen => 1, LocalAddr => "127.0.0.1:0")->sockport')
 fi
 export DBS_BACKEND_PORT
+# Apache::Test's server on a free base port (its vhosts take the next
+# ones), so that two runs on one machine do not take each other's. Its own
+# "select" would not do: each test's client process would choose again.
+if [ -z "${APACHE_TEST_PORT:-}" ]; then
+    APACHE_TEST_PORT=$(perl -MIO::Socket::INET -e '
+        for (my $base = 8529; $base < 9529; $base += 20) {
+            my @free = grep { IO::Socket::INET->new(Listen => 1,
+                ReuseAddr => 1, LocalAddr => "127.0.0.1:$_") } $base .. $base + 19;
+            if (@free == 20) { print $base; exit 0 }
+        }
+        exit 1') || { echo "db.sh: no free ports for Apache::Test" >&2; return 1; }
+fi
+export APACHE_TEST_PORT
 
 db_start() {
     DBS_DRIVER=$1

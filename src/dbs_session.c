@@ -47,7 +47,7 @@ static int renewal_violated(dbs_session_t *s, const dbs_record_t *rec,
 static apr_status_t adopt(dbs_session_t *s, apr_pool_t *pool,
                           const dbs_record_t *rec, int found,
                           const dbs_policy_t *p, apr_int64_t now,
-                          dbs_fail_e *fail, const char **err)
+                          const char **err)
 {
     if (!found || dbs_policy_expired(p, rec->created_at, rec->active_at, now) ||
         renewal_violated(s, rec, p, now)) {
@@ -57,7 +57,6 @@ static apr_status_t adopt(dbs_session_t *s, apr_pool_t *pool,
     apr_table_clear(s->data);
     if (dbs_data_decode(pool, rec->data, s->data) != NULL) {
         *err = "stored session data is malformed";
-        *fail = DBS_FAIL_DATABASE;
         return APR_EGENERAL;
     }
     s->loaded = 1;
@@ -81,91 +80,87 @@ static void set_id(dbs_session_t *s, const unsigned char *id)
     dbs_id_hash_hex(s->id, s->id_hash);
 }
 
-apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
-                              dbs_conn_t *c, apr_pool_t *pool,
+/* adopt() in t: a malformed row is t's error. */
+static apr_status_t adopt_in(dbs_txn_t *t, dbs_session_t *s,
+                             const dbs_record_t *rec, int found,
+                             const dbs_policy_t *p, apr_int64_t now)
+{
+    const char *err = NULL;
+
+    if (adopt(s, dbs_txn_pool(t), rec, found, p, now, &err) != APR_SUCCESS) {
+        dbs_txn_set_error(t, err);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t dbs_session_load(dbs_txn_t *t, dbs_session_t *s,
                               const unsigned char *id, const dbs_policy_t *p,
-                              apr_int64_t now, dbs_fail_e *fail,
-                              const char **err)
+                              apr_int64_t now)
 {
     dbs_record_t rec;
     int found = 0;
+    apr_status_t rv;
 
-    *fail = DBS_FAIL_NONE;
     if (!id) {
         return APR_SUCCESS;
     }
     set_id(s, id);
-    if (dbs_store_load(st, c, pool, s->id_hash, &rec, &found, fail, err) !=
-        APR_SUCCESS) {
-        return APR_EGENERAL;
+    if ((rv = dbs_store_load(t, s->id_hash, &rec, &found)) != APR_SUCCESS) {
+        return rv;
     }
-    return adopt(s, pool, &rec, found, p, now, fail, err);
+    return adopt_in(t, s, &rec, found, p, now);
 }
 
-static apr_status_t open_once(dbs_session_t *s, const dbs_store_t *st,
-                              dbs_conn_t *c, apr_pool_t *pool,
+static apr_status_t open_once(dbs_txn_t *t, dbs_session_t *s,
                               const apr_array_header_t *ids,
-                              const dbs_policy_t *p, apr_int64_t now,
-                              apr_int64_t lock_timeout, dbs_fail_e *fail,
-                              const char **err)
+                              const dbs_policy_t *p, apr_int64_t now)
 {
     dbs_record_t rec;
     int found = 0, i;
-    const char *ignored;
+    apr_status_t rv;
 
     s->loaded = 0;
     if (ids->nelts) {
         set_id(s, (const unsigned char *)ids->elts);
     }
-    if (dbs_store_begin(st, c, pool, lock_timeout,
-                        ids->nelts ? s->id_hash : NULL, &rec, &found, fail,
-                        err) != APR_SUCCESS) {
-        return APR_EGENERAL;
+    rv = dbs_store_begin(t, ids->nelts ? s->id_hash : NULL, &rec, &found);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     if (ids->nelts &&
-        adopt(s, pool, &rec, found, p, now, fail, err) != APR_SUCCESS) {
-        dbs_store_end(c, pool, 0, &ignored);
-        return APR_EGENERAL;
+        (rv = adopt_in(t, s, &rec, found, p, now)) != APR_SUCCESS) {
+        return dbs_store_abort(t, rv);
     }
     /* Several cookies of our name: the first live one wins. */
     for (i = 1; i < ids->nelts && !s->loaded; i++) {
-        if (dbs_session_load(s, st, c, pool,
-                             (const unsigned char *)ids->elts +
-                                 (apr_size_t)i * DBS_ID_BYTES,
-                             p, now, fail, err) != APR_SUCCESS) {
-            dbs_store_end(c, pool, 0, &ignored);
-            return APR_EGENERAL;
+        rv = dbs_session_load(t, s,
+                              (const unsigned char *)ids->elts +
+                                  (apr_size_t)i * DBS_ID_BYTES,
+                              p, now);
+        if (rv != APR_SUCCESS) {
+            return dbs_store_abort(t, rv);
         }
     }
-    *fail = DBS_FAIL_NONE;
     return APR_SUCCESS;
 }
 
-apr_status_t dbs_session_open(dbs_session_t *s, const dbs_store_t *st,
-                              dbs_conn_t *c, apr_pool_t *pool,
+apr_status_t dbs_session_open(dbs_txn_t *t, dbs_session_t *s,
                               const apr_array_header_t *ids,
                               const dbs_policy_t *p, apr_int64_t now,
-                              apr_int64_t lock_timeout, dbs_fail_e *fail,
-                              const char **retried, const char **err)
+                              const char **retried)
 {
-    *retried = NULL;
-    if (open_once(s, st, c, pool, ids, p, now, lock_timeout, fail, err) ==
-        APR_SUCCESS) {
-        return APR_SUCCESS;
-    }
-    /* Nothing else has used the connection in this request yet. */
-    if (*fail != DBS_FAIL_DATABASE ||
-        dbs_store_revive(st, c, pool) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    *retried = *err;
-    return open_once(s, st, c, pool, ids, p, now, lock_timeout, fail, err);
-}
+    apr_status_t rv = open_once(t, s, ids, p, now);
 
-apr_status_t dbs_session_close(dbs_session_t *s, dbs_conn_t *c,
-                               apr_pool_t *pool, int commit, const char **err)
-{
-    return dbs_store_end(c, pool, commit, err);
+    *retried = NULL;
+    /* Nothing else has used the connection in this request yet; a lock
+     * wait that ran out is no reason to try again. */
+    if (rv == APR_SUCCESS || rv == APR_TIMEUP ||
+        dbs_store_revive(t) != APR_SUCCESS) {
+        return rv;
+    }
+    *retried = dbs_txn_error(t);
+    return open_once(t, s, ids, p, now);
 }
 
 const char *dbs_session_take_flash(dbs_session_t *s)
@@ -440,19 +435,20 @@ static int plan_renewal(dbs_session_t *s, apr_pool_t *pool,
     }
 }
 
-static apr_status_t store_changes(dbs_session_t *s, const dbs_store_t *st,
-                                  dbs_conn_t *c, apr_pool_t *pool,
+static apr_status_t store_changes(dbs_txn_t *t, dbs_session_t *s,
                                   const dbs_policy_t *p, apr_int64_t now,
                                   apr_int64_t cookie_max_age,
-                                  dbs_cookie_action_e *cookie, const char **err)
+                                  dbs_cookie_action_e *cookie)
 {
+    apr_pool_t *pool = dbs_txn_pool(t);
+    apr_status_t rv;
     dbs_record_t rec;
     char old_hash[DBS_HASH_HEX_CHARS + 1];
 
     *cookie = DBS_COOKIE_NONE;
     if (s->deleted) {
-        if (dbs_store_delete(st, c, pool, s->id_hash, err) != APR_SUCCESS) {
-            return APR_EGENERAL;
+        if ((rv = dbs_store_delete(t, s->id_hash)) != APR_SUCCESS) {
+            return rv;
         }
         s->deleted = 0;
         *cookie = DBS_COOKIE_CLEAR;
@@ -469,10 +465,10 @@ static apr_status_t store_changes(dbs_session_t *s, const dbs_store_t *st,
         s->created_at = s->active_at = now;
         s->csrf = dbs_token_generate(pool);
         fill_record(s, pool, &rec);
-        if (dbs_store_insert(st, c, pool, s->id_hash, &rec,
-                             dbs_policy_row_expiry(p, now, now),
-                             err) != APR_SUCCESS) {
-            return APR_EGENERAL;
+        rv = dbs_store_insert(t, s->id_hash, &rec,
+                              dbs_policy_row_expiry(p, now, now));
+        if (rv != APR_SUCCESS) {
+            return rv;
         }
         s->loaded = s->created = 1;
         s->changed = 0;
@@ -487,19 +483,19 @@ static apr_status_t store_changes(dbs_session_t *s, const dbs_store_t *st,
         }
         s->active_at = now;
         fill_record(s, pool, &rec);
-        if (dbs_store_update(st, c, pool, old_hash, s->id_hash, &rec,
-                             dbs_policy_row_expiry(p, s->created_at, now),
-                             err) != APR_SUCCESS) {
-            return APR_EGENERAL;
+        rv = dbs_store_update(t, old_hash, s->id_hash, &rec,
+                              dbs_policy_row_expiry(p, s->created_at, now));
+        if (rv != APR_SUCCESS) {
+            return rv;
         }
         s->rotate = s->changed = 0;
     }
     else if (dbs_policy_wants_extension(p, s->active_at, now)) {
         s->active_at = now;
-        if (dbs_store_touch(st, c, pool, s->id_hash, now,
-                            dbs_policy_row_expiry(p, s->created_at, now),
-                            err) != APR_SUCCESS) {
-            return APR_EGENERAL;
+        rv = dbs_store_touch(t, s->id_hash, now,
+                             dbs_policy_row_expiry(p, s->created_at, now));
+        if (rv != APR_SUCCESS) {
+            return rv;
         }
     }
     else {
@@ -515,22 +511,22 @@ static apr_status_t store_changes(dbs_session_t *s, const dbs_store_t *st,
     return APR_SUCCESS;
 }
 
-apr_status_t dbs_session_save(dbs_session_t *s, const dbs_store_t *st,
-                              dbs_conn_t *c, apr_pool_t *pool,
+apr_status_t dbs_session_save(dbs_txn_t *t, dbs_session_t *s,
                               const dbs_policy_t *p, apr_int64_t now,
                               apr_int64_t cookie_max_age,
-                              dbs_cookie_action_e *cookie, const char **err)
+                              dbs_cookie_action_e *cookie)
 {
-    if (store_changes(s, st, c, pool, p, now, cookie_max_age, cookie, err) !=
-        APR_SUCCESS) {
-        return APR_EGENERAL;
+    apr_status_t rv = store_changes(t, s, p, now, cookie_max_age, cookie);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     /* "Log out everywhere else": after any rotation, so the session keeps
      * its new ID. Without a user there is nobody to log out. */
     if (s->revoke_others && s->loaded && *s->user) {
-        if (dbs_store_revoke_others(st, c, pool, s->user, s->id_hash,
-                                    &s->revoked, err) != APR_SUCCESS) {
-            return APR_EGENERAL;
+        rv = dbs_store_revoke_others(t, s->user, s->id_hash, &s->revoked);
+        if (rv != APR_SUCCESS) {
+            return rv;
         }
         s->revoke_others = 0;
     }

@@ -73,34 +73,27 @@ typedef struct {
 
 void dbs_session_init(dbs_session_t *s, apr_pool_t *pool);
 
-/* Look the cookie's ID up (id NULL: no usable cookie). Expired rows, and
- * IDs a renewal replaced once their grace is over, are treated as absent. On a
- * database error returns non-success, *fail says which kind. */
-apr_status_t dbs_session_load(dbs_session_t *s, const dbs_store_t *st,
-                              dbs_conn_t *c, apr_pool_t *pool,
+/* Look the cookie's ID up in the open transaction t (id NULL: no usable
+ * cookie). Expired rows, and IDs a renewal replaced once their grace is
+ * over, are treated as absent. A database error is the store's (see
+ * dbs_store.h: APR_TIMEUP for a lock wait that ran out). */
+apr_status_t dbs_session_load(dbs_txn_t *t, dbs_session_t *s,
                               const unsigned char *id, const dbs_policy_t *p,
-                              apr_int64_t now, dbs_fail_e *fail,
-                              const char **err);
+                              apr_int64_t now);
 
-/* Begin the request's transaction and load (and lock) the session of the
- * first ID in ids (an array of DBS_ID_BYTES-byte elements, the IDs of the
- * cookies that opened, in order) that has a live row. cookie_invalid is set
- * when IDs came but none was live.
+/* Begin t's transaction and load (and lock) the session of the first ID in
+ * ids (an array of DBS_ID_BYTES-byte elements, the IDs of the cookies that
+ * opened, in order) that has a live row. cookie_invalid is set when IDs
+ * came but none was live.
  *
  * A pooled connection can have died with a database restart, or lost its
  * prepared statements: on a database error the connection is revived and
  * the open tried once more (*retried then holds the first error, for the
- * log). On failure no transaction is left open and *fail says which kind. */
-apr_status_t dbs_session_open(dbs_session_t *s, const dbs_store_t *st,
-                              dbs_conn_t *c, apr_pool_t *pool,
+ * log). On failure no transaction is left open. */
+apr_status_t dbs_session_open(dbs_txn_t *t, dbs_session_t *s,
                               const apr_array_header_t *ids,
                               const dbs_policy_t *p, apr_int64_t now,
-                              apr_int64_t lock_timeout, dbs_fail_e *fail,
-                              const char **retried, const char **err);
-
-/* End the request's transaction: commit or roll back, release its locks. */
-apr_status_t dbs_session_close(dbs_session_t *s, dbs_conn_t *c,
-                               apr_pool_t *pool, int commit, const char **err);
+                              const char **retried);
 
 /* Hand out the pending flash messages and drop them from the session. */
 const char *dbs_session_take_flash(dbs_session_t *s);
@@ -120,10 +113,9 @@ apr_status_t dbs_session_apply(dbs_session_t *s, apr_pool_t *pool,
  * deletes the user's other sessions in the same transaction (s->revoked counts
  * them). With a cookie Max-Age, every write that extends the idle expiry also
  * re-sends the cookie so that both move together. */
-apr_status_t dbs_session_save(dbs_session_t *s, const dbs_store_t *st,
-                              dbs_conn_t *c, apr_pool_t *pool,
+apr_status_t dbs_session_save(dbs_txn_t *t, dbs_session_t *s,
                               const dbs_policy_t *p, apr_int64_t now,
                               apr_int64_t cookie_max_age,
-                              dbs_cookie_action_e *cookie, const char **err);
+                              dbs_cookie_action_e *cookie);
 
 #endif

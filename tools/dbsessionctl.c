@@ -64,8 +64,9 @@ static const char usage[] =
 typedef struct {
     apr_pool_t *pool;
     const char *driver_name, *params, *table;
-    const dbs_store_t *store;
-    dbs_conn_t conn;
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    dbs_txn_t *txn; /* on that one connection */
 } ctl_t;
 
 static int fail(int status, const char *fmt, ...)
@@ -84,9 +85,10 @@ static int fail(int status, const char *fmt, ...)
 }
 
 /* A database error, with the table it concerns. */
-static int db_failed(const ctl_t *ctl, const char *err)
+static int db_failed(const ctl_t *ctl)
 {
-    return fail(EXIT_FAILED, "table %s: %s", ctl->table, err);
+    return fail(EXIT_FAILED, "table %s: %s", ctl->table,
+                dbs_txn_error(ctl->txn));
 }
 
 static const char *utc(apr_pool_t *pool, apr_int64_t seconds)
@@ -111,26 +113,25 @@ static int connect_db(ctl_t *ctl)
                     "-p PARAMS (see --help)");
     }
     if (!dbs_store_driver_supported(ctl->driver_name)) {
-        return fail(EXIT_USAGE,
-                    "driver %s is not supported (sqlite3, pgsql "
-                    "or mysql)",
-                    ctl->driver_name);
+        return fail(EXIT_USAGE, "driver %s is not supported (%s)",
+                    ctl->driver_name, dbs_store_driver_names(ctl->pool));
     }
-    rv = apr_dbd_get_driver(ctl->pool, ctl->driver_name, &ctl->conn.driver);
+    rv = apr_dbd_get_driver(ctl->pool, ctl->driver_name, &ctl->driver);
     if (rv != APR_SUCCESS) {
         return fail(EXIT_FAILED,
                     "cannot load apr_dbd driver %s (is libaprutil1-dbd-... "
                     "installed?)",
                     ctl->driver_name);
     }
-    rv = apr_dbd_open_ex(ctl->conn.driver, ctl->pool, ctl->params,
-                         &ctl->conn.handle, &err);
+    rv = apr_dbd_open_ex(ctl->driver, ctl->pool, ctl->params, &ctl->handle,
+                         &err);
     if (rv != APR_SUCCESS) {
         return fail(EXIT_FAILED, "cannot connect with these -p parameters: %s",
                     err ? err : "the driver gave no reason");
     }
-    ctl->conn.pool = ctl->pool;
-    ctl->store = dbs_store_make(ctl->pool, ctl->table);
+    ctl->txn = dbs_txn_make(ctl->pool, dbs_store_make(ctl->pool, ctl->table),
+                            ctl->driver, ctl->handle, ctl->pool,
+                            DBS_ADMIN_LOCK_TIMEOUT);
     return 0;
 }
 
@@ -143,11 +144,9 @@ static int cmd_keygen(apr_pool_t *pool)
 static int cmd_stats(ctl_t *ctl, apr_int64_t now)
 {
     dbs_admin_counts_t n;
-    const char *err = NULL;
 
-    if (dbs_admin_counts(ctl->store, &ctl->conn, ctl->pool, ctl->table, now, &n,
-                         &err) != APR_SUCCESS) {
-        return db_failed(ctl, err);
+    if (dbs_admin_counts(ctl->txn, now, &n) != APR_SUCCESS) {
+        return db_failed(ctl);
     }
     printf("rows       %" APR_INT64_T_FMT "\n"
            "live       %" APR_INT64_T_FMT "\n"
@@ -161,15 +160,12 @@ static int cmd_purge(ctl_t *ctl, apr_int64_t now)
 {
     long total = 0;
     int deleted;
-    dbs_fail_e why;
-    const char *err = NULL;
 
     do {
-        if (dbs_store_cleanup_expired(ctl->store, &ctl->conn, ctl->pool, now,
-                                      PURGE_BATCH, 10, &deleted, &why,
-                                      &err) != APR_SUCCESS) {
+        if (dbs_store_cleanup_expired(ctl->txn, now, PURGE_BATCH, &deleted) !=
+            APR_SUCCESS) {
             printf("deleted %ld expired sessions before the failure\n", total);
-            return db_failed(ctl, err);
+            return db_failed(ctl);
         }
         total += deleted;
     } while (deleted == PURGE_BATCH);
@@ -180,12 +176,10 @@ static int cmd_purge(ctl_t *ctl, apr_int64_t now)
 static int cmd_list(ctl_t *ctl, const char *user, apr_int64_t now)
 {
     apr_array_header_t *sessions;
-    const char *err = NULL;
     int i;
 
-    if (dbs_admin_list_user(ctl->store, &ctl->conn, ctl->pool, ctl->table, user,
-                            now, &sessions, &err) != APR_SUCCESS) {
-        return db_failed(ctl, err);
+    if (dbs_admin_list_user(ctl->txn, user, now, &sessions) != APR_SUCCESS) {
+        return db_failed(ctl);
     }
     if (sessions->nelts == 0) {
         return fail(EXIT_NOT_FOUND, "no live session of user %s", user);
@@ -205,12 +199,10 @@ static int cmd_list(ctl_t *ctl, const char *user, apr_int64_t now)
 
 static int cmd_revoke(ctl_t *ctl, const char *user)
 {
-    const char *err = NULL;
     int deleted;
 
-    if (dbs_admin_revoke_user(ctl->store, &ctl->conn, ctl->pool, ctl->table,
-                              user, &deleted, &err) != APR_SUCCESS) {
-        return db_failed(ctl, err);
+    if (dbs_admin_revoke_user(ctl->txn, user, &deleted) != APR_SUCCESS) {
+        return db_failed(ctl);
     }
     if (deleted == 0) {
         return fail(EXIT_NOT_FOUND, "user %s has no session", user);
@@ -222,16 +214,14 @@ static int cmd_revoke(ctl_t *ctl, const char *user)
 
 static int cmd_revoke_id(ctl_t *ctl, const char *prefix)
 {
-    const char *err = NULL;
     int matched;
-    apr_status_t rv = dbs_admin_revoke_prefix(
-        ctl->store, &ctl->conn, ctl->pool, ctl->table, prefix, &matched, &err);
+    apr_status_t rv = dbs_admin_revoke_prefix(ctl->txn, prefix, &matched);
 
     if (rv == APR_EINVAL) {
-        return fail(EXIT_USAGE, "%s", err);
+        return fail(EXIT_USAGE, "%s", dbs_txn_error(ctl->txn));
     }
     if (rv != APR_SUCCESS) {
-        return db_failed(ctl, err);
+        return db_failed(ctl);
     }
     if (matched == 0) {
         return fail(EXIT_NOT_FOUND, "no session's ID hash starts with %s",
@@ -292,9 +282,8 @@ static int cmd_cookie(ctl_t *ctl, const cookie_args_t *a, apr_int64_t now)
     if ((status = connect_db(ctl)) != 0) {
         return status;
     }
-    if (dbs_admin_find(ctl->store, &ctl->conn, ctl->pool, ctl->table, hash, &s,
-                       &found, &err) != APR_SUCCESS) {
-        return db_failed(ctl, err);
+    if (dbs_admin_find(ctl->txn, hash, &s, &found) != APR_SUCCESS) {
+        return db_failed(ctl);
     }
     if (!found) {
         return fail(EXIT_NOT_FOUND, "%s",
@@ -434,8 +423,8 @@ int main(int argc, const char *const *argv)
     }
     ctl.table = "dbsession";
     status = run(&ctl, argc, argv);
-    if (ctl.conn.handle) {
-        apr_dbd_close(ctl.conn.driver, ctl.conn.handle);
+    if (ctl.handle) {
+        apr_dbd_close(ctl.driver, ctl.handle);
     }
     apr_pool_destroy(ctl.pool);
     apr_terminate();

@@ -1,22 +1,24 @@
 /* dbs_session: write-back operations in their documented order, all-or-nothing,
- * and what gets stored and which cookie is sent, on a real SQLite. */
+ * and what gets stored and which cookie is sent, on a real database
+ * (db_fixture.h). */
 #include "unit.h"
-#include "sqlite_fixture.h"
+#include "db_fixture.h"
 #include "dbs_session.h"
 
 #include <string.h>
 
 #include <apr_strings.h>
 
-static dbs_store_t *store;
+/* The test's transaction on unit_conn. */
+static dbs_txn_t *txn;
 static const dbs_policy_t policy = {100, 1000, 10, 0};
 /* What load and save use: a test of renewal swaps it. */
 static const dbs_policy_t *in_use;
 
 static void setup(void)
 {
-    sqlite_setup();
-    store = dbs_store_make(unit_pool, "dbsession");
+    unit_db_setup();
+    txn = unit_txn(&unit_conn, 0);
     in_use = &policy;
 }
 
@@ -36,30 +38,20 @@ static void add(dbs_writes_t *w, dbs_op_e op, const char *value)
 static dbs_cookie_action_e save(dbs_session_t *s, apr_int64_t now)
 {
     dbs_cookie_action_e cookie;
-    const char *err = NULL;
 
-    ck_assert_int_eq(dbs_session_save(s, store, &unit_conn, unit_pool, in_use,
-                                      now, 0, &cookie, &err),
+    ck_assert_int_eq(dbs_session_save(txn, s, in_use, now, 0, &cookie),
                      APR_SUCCESS);
-    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_end(txn, 1), APR_SUCCESS);
     return cookie;
 }
 
 static void load(dbs_session_t *s, const unsigned char *id, apr_int64_t now)
 {
-    const char *err = NULL;
-    dbs_fail_e fail;
-
     /* Each load opens a transaction; save commits it. */
-    dbs_store_end(&unit_conn, unit_pool, 1, &err);
-    ck_assert_int_eq(dbs_store_begin(store, &unit_conn, unit_pool, 0, NULL,
-                                     NULL, NULL, &fail, &err),
-                     APR_SUCCESS);
+    dbs_store_end(txn, 1);
+    ck_assert_int_eq(dbs_store_begin(txn, NULL, NULL, NULL), APR_SUCCESS);
     dbs_session_init(s, unit_pool);
-    ck_assert_int_eq(dbs_session_load(s, store, &unit_conn, unit_pool, id,
-                                      in_use, now, &fail, &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(dbs_session_load(txn, s, id, in_use, now), APR_SUCCESS);
 }
 
 /* Apply writes that must be accepted. */
@@ -86,7 +78,7 @@ static void create(dbs_op_e op, const char *value, apr_int64_t now,
 
 static long long rows(void)
 {
-    return sqlite_count("SELECT count(*) FROM dbsession");
+    return unit_count("SELECT count(*) FROM dbsession");
 }
 
 START_TEST(lazy_no_row_without_data)
@@ -127,12 +119,12 @@ START_TEST(create_then_load)
     ck_assert_str_eq(again.csrf, s.csrf);
     /* Read-only within the extension delay: nothing written, no cookie. */
     ck_assert_int_eq(save(&again, 1005), DBS_COOKIE_NONE);
-    ck_assert_int_eq(sqlite_count("SELECT active_at FROM dbsession"), 1000);
+    ck_assert_int_eq(unit_count("SELECT active_at FROM dbsession"), 1000);
     /* After the delay the idle extension is written. */
     load(&again, id, 1050);
     ck_assert_int_eq(save(&again, 1050), DBS_COOKIE_NONE);
-    ck_assert_int_eq(sqlite_count("SELECT active_at FROM dbsession"), 1050);
-    ck_assert_int_eq(sqlite_count("SELECT expires_at FROM dbsession"), 1150);
+    ck_assert_int_eq(unit_count("SELECT active_at FROM dbsession"), 1050);
+    ck_assert_int_eq(unit_count("SELECT expires_at FROM dbsession"), 1150);
 }
 END_TEST
 
@@ -416,11 +408,9 @@ END_TEST
 START_TEST(open_takes_the_first_live_id)
 {
     dbs_session_t s;
-    const char *err = NULL;
     unsigned char live[DBS_ID_BYTES], unknown[DBS_ID_BYTES];
     apr_array_header_t *ids = apr_array_make(unit_pool, 2, DBS_ID_BYTES);
     const char *retried;
-    dbs_fail_e fail;
 
     create(DBS_OP_SET, "a=live", 1000, live);
     dbs_id_generate(unknown);
@@ -429,26 +419,22 @@ START_TEST(open_takes_the_first_live_id)
     memcpy(apr_array_push(ids), unknown, DBS_ID_BYTES);
     memcpy(apr_array_push(ids), live, DBS_ID_BYTES);
     dbs_session_init(&s, unit_pool);
-    ck_assert_int_eq(dbs_session_open(&s, store, &unit_conn, unit_pool, ids,
-                                      &policy, 1001, 1, &fail, &retried, &err),
+    ck_assert_int_eq(dbs_session_open(txn, &s, ids, &policy, 1001, &retried),
                      APR_SUCCESS);
     ck_assert(s.loaded);
     ck_assert(!s.cookie_invalid);
     ck_assert_str_eq(apr_table_get(s.data, "a"), "live");
-    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 1, &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_end(txn, 1), APR_SUCCESS);
 
     /* Only unknown IDs: a transaction, no session, the cookie is invalid. */
     apr_array_clear(ids);
     memcpy(apr_array_push(ids), unknown, DBS_ID_BYTES);
     dbs_session_init(&s, unit_pool);
-    ck_assert_int_eq(dbs_session_open(&s, store, &unit_conn, unit_pool, ids,
-                                      &policy, 1001, 1, &fail, &retried, &err),
+    ck_assert_int_eq(dbs_session_open(txn, &s, ids, &policy, 1001, &retried),
                      APR_SUCCESS);
     ck_assert(!s.loaded);
     ck_assert(s.cookie_invalid);
-    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 0, &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_end(txn, 0), APR_SUCCESS);
 }
 END_TEST
 
@@ -492,7 +478,7 @@ START_TEST(renewal_keeps_the_old_id_through_its_grace)
     ck_assert_str_eq(apr_table_get(s.data, "b"), "2");
     ck_assert_str_eq(s.csrf, token);
     ck_assert_int_eq(save(&s, 1320), DBS_COOKIE_NONE);
-    ck_assert_int_eq(sqlite_count("SELECT prev_until FROM dbsession"),
+    ck_assert_int_eq(unit_count("SELECT prev_until FROM dbsession"),
                      1320 + DBS_RENEWAL_GRACE);
 
     load(&s, old, 1320 + DBS_RENEWAL_GRACE);
@@ -558,16 +544,14 @@ START_TEST(regenerate_ends_the_grace)
     static const dbs_policy_t renewing = {0, 0, 10, 300};
     dbs_session_t s;
     unsigned char old[DBS_ID_BYTES], renewed[DBS_ID_BYTES];
-    const char *err = NULL;
 
     in_use = &renewing;
     create(DBS_OP_SET, "a=1", 1000, old);
     load(&s, old, 1300);
-    ck_assert_int_eq(dbs_session_save(&s, store, &unit_conn, unit_pool, in_use,
-                                      1300, 0, &(dbs_cookie_action_e){0}, &err),
-                     APR_SUCCESS);
-    ck_assert_int_eq(dbs_store_end(&unit_conn, unit_pool, 0, &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        dbs_session_save(txn, &s, in_use, 1300, 0, &(dbs_cookie_action_e){0}),
+        APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_end(txn, 0), APR_SUCCESS);
     load(&s, old, 1301); /* the renewal rolled back: old is current */
     ck_assert(s.loaded);
     ck_assert(!s.via_previous);
@@ -584,8 +568,8 @@ START_TEST(regenerate_ends_the_grace)
     ck_assert_int_eq(s.renewal_violations, 0);
     load(&s, renewed, 1303);
     ck_assert(!s.loaded);
-    ck_assert_int_eq(sqlite_count("SELECT count(*) FROM dbsession WHERE "
-                                  "prev_id_hash = ''"),
+    ck_assert_int_eq(unit_count("SELECT count(*) FROM dbsession WHERE "
+                                "prev_id_hash = ''"),
                      1);
 }
 END_TEST
@@ -593,9 +577,9 @@ END_TEST
 Suite *session_suite(void)
 {
     Suite *s = suite_create("dbs_session");
-    TCase *tc = tcase_create("session");
+    TCase *tc = tcase_create(unit_driver());
 
-    tcase_add_checked_fixture(tc, setup, sqlite_teardown);
+    tcase_add_checked_fixture(tc, setup, unit_db_teardown);
     tcase_add_test(tc, lazy_no_row_without_data);
     tcase_add_test(tc, create_then_load);
     tcase_add_test(tc, expired_and_unknown_are_not_adopted);
