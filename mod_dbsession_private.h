@@ -8,6 +8,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_log.h"
 
 #include "apr_dbd.h"
 #include "apr_optional.h"
@@ -18,6 +19,15 @@
 #include "dbs_store.h"
 
 extern module AP_MODULE_DECLARE_DATA dbsession_module;
+
+/* The module's log index in every glue file, so that "LogLevel
+ * dbsession:debug" applies to all of them. mod_dbsession.c defines the
+ * module record with AP_DECLARE_MODULE, which declares the index itself:
+ * it defines DBSESSION_DECLARES_MODULE first (the index defined twice is an
+ * error). */
+#ifndef DBSESSION_DECLARES_MODULE
+APLOG_USE_MODULE(dbsession);
+#endif
 
 /* The tag of each log message, as httpd's APLOGNO: "DBSnnn: ". The README
  * lists them all. */
