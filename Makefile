@@ -51,8 +51,8 @@ CORE_CFLAGS.fuzz := $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link
 # that compiles its objects and changes only with it, so that a SANITIZE
 # build after a plain one (or the reverse) compiles the core again.
 define core_flavour
-CORE_COMPILE.$(1) = $$(CORE_CC.$(1)) $$(WARN) -fPIC $$(CORE_CFLAGS.$(1)) \
-                    $$(APR_CFLAGS)
+CORE_COMPILE.$(1) = $$(CORE_CC.$(1)) $$(WARN) -fPIC -fvisibility=hidden \
+                    $$(CORE_CFLAGS.$(1)) $$(APR_CFLAGS)
 
 build/$(1)/%.o: src/%.c $(CORE_HDR) build/$(1)/cflags
 	$$(CORE_COMPILE.$(1)) -c $$< -o $$@
@@ -73,7 +73,8 @@ GLUE_SRC    := mod_dbsession.c mod_dbsession_config.c mod_dbsession_status.c
 
 .libs/mod_dbsession.so: $(GLUE_SRC) mod_dbsession.h mod_dbsession_private.h \
                         $(call CORE_LIB,pic)
-	$(APXS) -c -Wc,"$(WARN) $(SANITIZE)" -Wc,-Isrc $(SANITIZE_LD) \
+	$(APXS) -c -Wc,"$(WARN) -fvisibility=hidden $(SANITIZE)" -Wc,-Isrc \
+	    $(SANITIZE_LD) \
 	    -o mod_dbsession.la \
 	    $(GLUE_SRC) $(call CORE_LIB,pic) $(SODIUM_LIBS) >/dev/null
 
@@ -113,8 +114,9 @@ t/unit/run_unit: $(UNIT_DEPS) $(call CORE_LIB,pic)
 	$(CC) $(WARN) -O0 -g $(SANITIZE) $(APR_CFLAGS) -Isrc $(UNIT_SRC) \
 	    $(call CORE_LIB,pic) -o $@ $(APR_LIBS) $(SODIUM_LIBS) $(CHECK_LIBS)
 
-unit: t/unit/run_unit
+unit: t/unit/run_unit .libs/mod_dbsession.so
 	t/unit/check-registered.sh
+	t/check-exports.sh .libs/mod_dbsession.so
 	CK_DEFAULT_TIMEOUT=30 t/unit/run_unit
 
 valgrind: t/unit/run_unit
