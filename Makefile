@@ -117,6 +117,7 @@ t/unit/run_unit: $(UNIT_DEPS) $(call CORE_LIB,pic)
 unit: t/unit/run_unit .libs/mod_dbsession.so
 	t/unit/check-registered.sh
 	t/check-exports.sh .libs/mod_dbsession.so
+	t/check-readme.sh
 	CK_DEFAULT_TIMEOUT=30 t/unit/run_unit
 
 valgrind: t/unit/run_unit

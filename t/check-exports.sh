@@ -16,7 +16,7 @@ if [ "$exported" != dbsession_module ]; then
         echo "$so does not export dbsession_module" >&2
     [ -z "$others" ] ||
         echo "$so exports $(wc -l <<<"$others") symbols besides" \
-            "dbsession_module:" $others >&2
+            "dbsession_module: $(paste -sd ' ' <<<"$others")" >&2
     exit 1
 fi
 echo "$so exports dbsession_module only"
