@@ -124,12 +124,14 @@ valgrind: t/unit/run_unit
 	CK_FORK=no valgrind --leak-check=full --error-exitcode=1 \
 	    --errors-for-leak-kinds=definite t/unit/run_unit
 
-# The module inside httpd under valgrind, with part of the suite (SQLite).
+# The module inside httpd under valgrind, with part of the suite (SQLite):
+# the files of t/memcheck.list marked valgrind.
 valgrind-httpd:
 	scripts/valgrind-httpd sqlite3
 
 # The module inside httpd with AddressSanitizer, under concurrent traffic
-# and the expired-row cleanup on every request (SQLite).
+# and the expired-row cleanup on every request (SQLite): the files of
+# t/memcheck.list marked asan.
 asan-httpd:
 	scripts/asan-httpd sqlite3
 
