@@ -4,7 +4,6 @@
 # #include <httpd.h> there fails the build: the boundary is enforced here.
 
 APXS        ?= apxs
-LIBTOOL     := $(shell $(APXS) -q LIBTOOL 2>/dev/null)
 CC          := $(shell $(APXS) -q CC 2>/dev/null || echo cc)
 APR_CFLAGS  := $(shell apr-1-config --includes --cppflags 2>/dev/null) \
                $(shell apu-1-config --includes 2>/dev/null)
@@ -19,33 +18,71 @@ WARN        := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 SANITIZE    ?=
 comma       := ,
 SANITIZE_LD := $(if $(SANITIZE),-Wl$(comma)$(SANITIZE))
-CORE_CFLAGS := $(WARN) -O2 -g -fPIC $(SANITIZE) $(APR_CFLAGS)
-
-CORE_SRC    := $(wildcard src/dbs_*.c)
-# dbs_admin serves dbsessionctl only.
-MODULE_LO   := $(filter-out src/dbs_admin.lo,$(CORE_SRC:.c=.lo))
-UNIT_SRC    := $(wildcard t/unit/*.c)
 
 .PHONY: all install test unit demo bench clean valgrind valgrind-httpd asan \
-        asan-httpd fuzz
+        asan-httpd fuzz FORCE
 
 all: .libs/mod_dbsession.so dbsessionctl
 
-src/%.lo: src/%.c src/*.h
-	$(LIBTOOL) --quiet --mode=compile $(CC) $(CORE_CFLAGS) -c $< -o $@
+# The core, built once per flavour into build/FLAVOUR/libdbscore.a, an
+# archive of PIC objects that the module, dbsessionctl, the unit tests and
+# the fuzzers link: each takes only the members it uses (the module has no
+# dbs_admin, which serves dbsessionctl). Every src/dbs_*.c is a member. A
+# flavour is a compiler and flags:
+#   pic    the module, dbsessionctl, make unit and make valgrind
+#   asan   make asan (AddressSanitizer and UBSan)
+#   fuzz   make fuzz (clang: libFuzzer's coverage, ASan and UBSan)
+CORE_SRC    := $(wildcard src/dbs_*.c)
+CORE_HDR    := $(wildcard src/*.h)
+CORE_LIB     = build/$(1)/libdbscore.a
+ASAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+FUZZ_FLAGS  := -O1 -g -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+CORE_FLAVOURS    := pic asan fuzz
+CORE_CC.pic      := $(CC)
+CORE_CFLAGS.pic  := -O2 -g $(SANITIZE)
+CORE_CC.asan     := $(CC)
+CORE_CFLAGS.asan := $(ASAN_FLAGS)
+CORE_CC.fuzz     := clang
+CORE_CFLAGS.fuzz := $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link
+
+# The rules of one flavour ($(1)). build/FLAVOUR/cflags holds the command
+# that compiles its objects and changes only with it, so that a SANITIZE
+# build after a plain one (or the reverse) compiles the core again.
+define core_flavour
+CORE_COMPILE.$(1) = $$(CORE_CC.$(1)) $$(WARN) -fPIC -fvisibility=hidden \
+                    $$(CORE_CFLAGS.$(1)) $$(APR_CFLAGS)
+
+build/$(1)/%.o: src/%.c $(CORE_HDR) build/$(1)/cflags
+	$$(CORE_COMPILE.$(1)) -c $$< -o $$@
+
+build/$(1)/libdbscore.a: $(CORE_SRC:src/%.c=build/$(1)/%.o)
+	rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+build/$(1)/cflags: FORCE
+	@mkdir -p $$(@D)
+	@echo '$$(CORE_COMPILE.$(1))' >$$@.new
+	@if cmp -s $$@.new $$@; then rm $$@.new; else mv $$@.new $$@; fi
+endef
+$(foreach flavour,$(CORE_FLAVOURS),\
+    $(eval $(call core_flavour,$(flavour))))
 
 GLUE_SRC    := mod_dbsession.c mod_dbsession_config.c mod_dbsession_status.c
 
 .libs/mod_dbsession.so: $(GLUE_SRC) mod_dbsession.h mod_dbsession_private.h \
-                        $(MODULE_LO)
-	$(APXS) -c -Wc,"$(WARN) $(SANITIZE)" -Wc,-Isrc $(SANITIZE_LD) \
+                        $(call CORE_LIB,pic)
+	$(APXS) -c -Wc,"$(WARN) -fvisibility=hidden $(SANITIZE)" -Wc,-Isrc \
+	    $(SANITIZE_LD) \
 	    -o mod_dbsession.la \
-	    $(GLUE_SRC) $(MODULE_LO) $(SODIUM_LIBS) >/dev/null
+	    $(GLUE_SRC) $(call CORE_LIB,pic) $(SODIUM_LIBS) >/dev/null
 
 # The operator's tool: the same core, linked statically.
-dbsessionctl: tools/dbsessionctl.c $(CORE_SRC) src/*.h
+dbsessionctl: tools/dbsessionctl.c $(CORE_HDR) $(call CORE_LIB,pic)
 	$(CC) $(WARN) -O2 -g $(SANITIZE) $(APR_CFLAGS) -Isrc \
-	    tools/dbsessionctl.c $(CORE_SRC) -o $@ $(APR_LIBS) $(SODIUM_LIBS)
+	    tools/dbsessionctl.c $(call CORE_LIB,pic) -o $@ \
+	    $(APR_LIBS) $(SODIUM_LIBS)
 
 # make install [DESTDIR=...] [LIBEXECDIR=...] [SBINDIR=...] [A2_CONFDIR=...]:
 # the module (apxs), dbsessionctl, and on Debian/Ubuntu (A2_CONFDIR exists)
@@ -70,31 +107,39 @@ install: all
 	fi
 
 # Unit tests of the core: no httpd, a real SQLite through apr_dbd.
-t/unit/run_unit: $(CORE_SRC) $(UNIT_SRC) src/*.h t/unit/*.h
-	$(CC) $(WARN) -O0 -g $(APR_CFLAGS) -Isrc $(CORE_SRC) $(UNIT_SRC) \
-	    -o $@ $(APR_LIBS) $(SODIUM_LIBS) $(CHECK_LIBS)
+UNIT_SRC    := $(wildcard t/unit/*.c)
+UNIT_DEPS   := $(UNIT_SRC) t/unit/*.h $(CORE_HDR)
 
-unit: t/unit/run_unit
+t/unit/run_unit: $(UNIT_DEPS) $(call CORE_LIB,pic)
+	$(CC) $(WARN) -O0 -g $(SANITIZE) $(APR_CFLAGS) -Isrc $(UNIT_SRC) \
+	    $(call CORE_LIB,pic) -o $@ $(APR_LIBS) $(SODIUM_LIBS) $(CHECK_LIBS)
+
+unit: t/unit/run_unit .libs/mod_dbsession.so
 	t/unit/check-registered.sh
+	t/check-exports.sh .libs/mod_dbsession.so
+	t/check-readme.sh
 	CK_DEFAULT_TIMEOUT=30 t/unit/run_unit
 
 valgrind: t/unit/run_unit
 	CK_FORK=no valgrind --leak-check=full --error-exitcode=1 \
 	    --errors-for-leak-kinds=definite t/unit/run_unit
 
-# The module inside httpd under valgrind, with part of the suite (SQLite).
+# The module inside httpd under valgrind, with part of the suite (SQLite):
+# the files of t/memcheck.list marked valgrind.
 valgrind-httpd:
 	scripts/valgrind-httpd sqlite3
 
 # The module inside httpd with AddressSanitizer, under concurrent traffic
-# and the expired-row cleanup on every request (SQLite).
+# and the expired-row cleanup on every request (SQLite): the files of
+# t/memcheck.list marked asan.
 asan-httpd:
 	scripts/asan-httpd sqlite3
 
-asan:
-	$(CC) $(WARN) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
-	    $(APR_CFLAGS) -Isrc $(CORE_SRC) $(UNIT_SRC) -o t/unit/run_unit_asan \
-	    $(APR_LIBS) $(SODIUM_LIBS) $(CHECK_LIBS)
+t/unit/run_unit_asan: $(UNIT_DEPS) $(call CORE_LIB,asan)
+	$(CC) $(WARN) $(ASAN_FLAGS) $(APR_CFLAGS) -Isrc $(UNIT_SRC) \
+	    $(call CORE_LIB,asan) -o $@ $(APR_LIBS) $(SODIUM_LIBS) $(CHECK_LIBS)
+
+asan: t/unit/run_unit_asan
 	CK_FORK=no t/unit/run_unit_asan
 
 # libFuzzer harnesses of the core (clang, ASan + UBSan), each run for
@@ -102,12 +147,11 @@ asan:
 # and dbs_session_apply with every operation.
 FUZZERS      := cookie codec headers apply
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined \
-                -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-t/fuzz/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz_common.h $(CORE_SRC) src/*.h
-	clang $(FUZZ_CFLAGS) $(APR_CFLAGS) -Isrc $< $(CORE_SRC) -o $@ \
-	    $(APR_LIBS) $(SODIUM_LIBS)
+t/fuzz/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz_common.h $(CORE_HDR) \
+               $(call CORE_LIB,fuzz)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer $(APR_CFLAGS) -Isrc $< \
+	    $(call CORE_LIB,fuzz) -o $@ $(APR_LIBS) $(SODIUM_LIBS)
 
 fuzz: $(FUZZERS:%=t/fuzz/fuzz_%)
 	scripts/fuzz $(FUZZ_SECONDS) $(FUZZERS)
@@ -126,6 +170,5 @@ bench:
 	scripts/bench
 
 clean:
-	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.lo src/*.o src/*.slo \
-	    t/unit/run_unit t/unit/run_unit_asan $(FUZZERS:%=t/fuzz/fuzz_%) \
-	    dbsessionctl
+	rm -rf build .libs *.la *.lo *.slo *.o t/unit/run_unit \
+	    t/unit/run_unit_asan $(FUZZERS:%=t/fuzz/fuzz_%) dbsessionctl

@@ -34,6 +34,8 @@
 
 #include "mod_dbd.h"
 #include "mod_dbsession.h"
+/* The module record is defined here (AP_DECLARE_MODULE, at the end). */
+#define DBSESSION_DECLARES_MODULE
 #include "mod_dbsession_private.h"
 
 #include "dbs_codec.h"
@@ -42,8 +44,6 @@
 #include "dbs_csrf.h"
 #include "dbs_session.h"
 #include "dbs_store.h"
-
-APLOG_USE_MODULE(dbsession);
 
 #define FILTER_NAME   "DBSESSION"
 #define RETRY_AFTER   DBSESSION_RETRY_AFTER
@@ -1310,12 +1310,15 @@ static void dbsession_register_hooks(apr_pool_t *pool)
     APR_REGISTER_OPTIONAL_FN(dbsession_dbd);
 }
 
-module AP_MODULE_DECLARE_DATA dbsession_module = {
-    STANDARD20_MODULE_STUFF,     dbsession_create_dir_conf,
-    dbsession_merge_dir_conf,    dbsession_create_server_conf,
-    dbsession_merge_server_conf, dbsession_cmds,
-    dbsession_register_hooks,
+AP_DECLARE_MODULE(dbsession) = {
+    STANDARD20_MODULE_STUFF,
+    dbsession_create_dir_conf,    /* create dir conf */
+    dbsession_merge_dir_conf,     /* merge dir conf */
+    dbsession_create_server_conf, /* create server conf */
+    dbsession_merge_server_conf,  /* merge server conf */
+    dbsession_cmds,               /* commands */
+    dbsession_register_hooks,     /* register hooks */
 #if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
-    AP_MODULE_FLAG_NONE
+    AP_MODULE_FLAG_NONE /* flags */
 #endif
 };

@@ -17,8 +17,6 @@
 #include "dbs_crypto.h"
 #include "dbs_parse.h"
 
-APLOG_USE_MODULE(dbsession);
-
 mod_dbd_t dbsession_mod_dbd;
 
 /* ------------------------------------------------------------------------ */

@@ -15,8 +15,6 @@
 #include "apr_shm.h"
 #include "apr_strings.h"
 
-APLOG_USE_MODULE(dbsession);
-
 #define STATUS_HANDLER "dbsession-status"
 /* In the process pool, which outlives every configuration generation (and
  * this module's DSO, which httpd reloads on restart: the key is copied). */
