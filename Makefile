@@ -98,9 +98,10 @@ asan:
 	CK_FORK=no t/unit/run_unit_asan
 
 # libFuzzer harnesses of the core (clang, ASan + UBSan), each run for
-# FUZZ_SECONDS: cookie open, the data codec, the write-back header parsers
-# and dbs_session_apply with every operation.
-FUZZERS      := cookie codec headers apply
+# FUZZ_SECONDS: cookie open, the walk over the Cookie headers, the data
+# codec, the write-back header parsers and dbs_session_apply with every
+# operation.
+FUZZERS      := cookie cookiejar codec headers apply
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -fno-omit-frame-pointer
