@@ -143,9 +143,10 @@ asan: t/unit/run_unit_asan
 	CK_FORK=no t/unit/run_unit_asan
 
 # libFuzzer harnesses of the core (clang, ASan + UBSan), each run for
-# FUZZ_SECONDS: cookie open, the data codec, the write-back header parsers
-# and dbs_session_apply with every operation.
-FUZZERS      := cookie codec headers apply
+# FUZZ_SECONDS: cookie open, the walk over the Cookie headers, the data
+# codec, the write-back header parsers and dbs_session_apply with every
+# operation.
+FUZZERS      := cookie cookiejar codec headers apply
 FUZZ_SECONDS ?= 60
 
 t/fuzz/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz_common.h $(CORE_HDR) \

@@ -40,6 +40,7 @@
 
 #include "dbs_codec.h"
 #include "dbs_config.h"
+#include "dbs_cookie.h"
 #include "dbs_crypto.h"
 #include "dbs_csrf.h"
 #include "dbs_session.h"
@@ -246,115 +247,46 @@ static apr_status_t rollback_if_open(void *data)
     return APR_SUCCESS;
 }
 
-/* The IDs of the cookies of our name that open, in order: the first live
- * one wins (cookie tossing cannot push a valid session out). A client may
- * send many: identical values count once, and only the first
- * MAX_COOKIES_CONSIDERED distinct values are looked at. */
-#define MAX_COOKIES_CONSIDERED 8
-
-typedef struct {
-    dbs_request_t *rs;
-    request_rec *r;
-    apr_array_header_t *ids;     /* of DBS_ID_BYTES-byte IDs */
-    apr_array_header_t *old_key; /* per ID: opened by a key but the first */
-    apr_array_header_t *values;  /* the distinct values seen (char *) */
-    int presented;
-    int rejected;
-    int unknown_key; /* well-formed, of a key id this server lacks */
-    char first_rejected[DBS_FINGERPRINT_CHARS + 1];
-} cookie_walk_t;
-
-static int seen_before(const apr_array_header_t *values, const char *value)
-{
-    int i;
-
-    for (i = 0; i < values->nelts; i++) {
-        if (strcmp(APR_ARRAY_IDX(values, i, const char *), value) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The position of id in ids, or -1. */
-static int id_index(const apr_array_header_t *ids, const unsigned char *id)
-{
-    int i;
-
-    for (i = 0; i < ids->nelts; i++) {
-        if (memcmp(ids->elts + (apr_size_t)i * DBS_ID_BYTES, id,
-                   DBS_ID_BYTES) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-static void consider_cookie(cookie_walk_t *walk, const char *value)
-{
-    dbs_request_t *rs = walk->rs;
-    unsigned char id[DBS_ID_BYTES];
-    apr_status_t rv;
-    int key_index;
-
-    walk->presented = 1;
-    if (seen_before(walk->values, value) ||
-        walk->values->nelts >= MAX_COOKIES_CONSIDERED) {
-        return;
-    }
-    APR_ARRAY_PUSH(walk->values, const char *) = value;
-    rv = dbs_cookie_open_key(rs->sconf->resolved.keys,
-                             rs->sconf->resolved.cipher, value,
-                             rs->conf.cookie_name, id, &key_index);
-    if (rv != APR_SUCCESS) {
-        walk->unknown_key += rv == APR_ENOENT;
-        if (walk->rejected++ == 0) {
-            dbs_cookie_fingerprint(value, walk->first_rejected);
-        }
-        return;
-    }
-    if (id_index(walk->ids, id) < 0) {
-        memcpy(apr_array_push(walk->ids), id, DBS_ID_BYTES);
-        APR_ARRAY_PUSH(walk->old_key, int) = key_index > 0;
-    }
-}
-
-static int collect_cookie_ids(void *data, const char *key, const char *value)
-{
-    cookie_walk_t *walk = data;
-    const char *name = walk->rs->conf.cookie_name;
-    apr_size_t name_len = strlen(name);
-    char *copy = apr_pstrdup(walk->r->pool, value), *last, *pair;
-
-    for (pair = apr_strtok(copy, ";", &last); pair;
-         pair = apr_strtok(NULL, ";", &last)) {
-        pair += strspn(pair, " \t");
-        if (strncmp(pair, name, name_len) == 0 && pair[name_len] == '=') {
-            consider_cookie(walk, pair + name_len + 1);
-        }
-    }
-    return 1;
-}
-
 /* One log line per request, however many cookies were refused; a notice
  * for cookies of a key this server no longer (or never) held: dropping a
  * key too early logs users out. */
-static void log_rejected_cookies(const cookie_walk_t *walk)
+static void log_rejected_cookies(request_rec *r, const dbs_cookie_walk_t *walk)
 {
     if (walk->unknown_key) {
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, walk->r,
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       DBSLOGNO(021) "%d cookie%s sealed with a key this "
                                     "server does not hold (a dropped or "
                                     "foreign key)",
                       walk->unknown_key, walk->unknown_key == 1 ? "" : "s");
     }
     if (walk->rejected) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, walk->r,
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       DBSLOGNO(020) "rejected %d cookie%s that did not open "
                                     "(fingerprint of the first %s)",
                       walk->rejected, walk->rejected == 1 ? "" : "s",
                       walk->first_rejected);
     }
+}
+
+static int push_header_value(void *values, const char *key, const char *value)
+{
+    APR_ARRAY_PUSH((apr_array_header_t *)values, const char *) = value;
+    return 1;
+}
+
+/* The request's cookies of our name, walked by the core; the log and the
+ * counter say what was refused. */
+static void read_cookies(request_rec *r, dbs_request_t *rs,
+                         dbs_cookie_walk_t *walk)
+{
+    apr_array_header_t *headers =
+        apr_array_make(r->pool, 1, sizeof(const char *));
+
+    apr_table_do(push_header_value, headers, r->headers_in, "Cookie", NULL);
+    dbs_cookie_walk(walk, r->pool, headers, rs->conf.cookie_name,
+                    rs->sconf->resolved.keys, rs->sconf->resolved.cipher);
+    log_rejected_cookies(r, walk);
+    COUNT(COOKIES_REJECTED, walk->rejected);
 }
 
 /* A database failure rv (APR_TIMEUP: a lock wait ran out) answers 503. */
@@ -384,16 +316,11 @@ static int fail_unavailable(request_rec *r, dbs_request_t *rs, apr_status_t rv,
  * nothing is left open. */
 static apr_status_t begin_and_load(request_rec *r, dbs_request_t *rs)
 {
-    cookie_walk_t walk = {rs, r, NULL, NULL, NULL, 0, 0, 0, ""};
+    dbs_cookie_walk_t walk;
     const char *retried = NULL;
     apr_status_t rv;
 
-    walk.ids = apr_array_make(r->pool, 1, DBS_ID_BYTES);
-    walk.old_key = apr_array_make(r->pool, 1, sizeof(int));
-    walk.values = apr_array_make(r->pool, 1, sizeof(const char *));
-    apr_table_do(collect_cookie_ids, &walk, r->headers_in, "Cookie", NULL);
-    log_rejected_cookies(&walk);
-    COUNT(COOKIES_REJECTED, walk.rejected);
+    read_cookies(r, rs, &walk);
     dbs_session_init(&rs->session, rs->initial->pool);
     TIMED(rs, rv = dbs_session_open(rs->txn, &rs->session, walk.ids,
                                     &rs->policy, rs->now, &retried));
@@ -423,9 +350,7 @@ static apr_status_t begin_and_load(request_rec *r, dbs_request_t *rs)
     if (rs->session.loaded && !rs->session.via_previous) {
         /* Key rotation: a cookie of an older key is sealed again with the
          * first one by the next committing response. */
-        int i = id_index(walk.ids, rs->session.id);
-
-        rs->reseal = i >= 0 && APR_ARRAY_IDX(walk.old_key, i, int);
+        rs->reseal = dbs_cookie_needs_reseal(&walk, rs->session.id);
     }
     return APR_SUCCESS;
 }
@@ -826,45 +751,20 @@ static dbs_writes_t *take_writes(request_rec *r)
     return w;
 }
 
-static const char *samesite_attr(int samesite)
-{
-    switch (samesite) {
-    case DBS_SAMESITE_STRICT:
-        return "; SameSite=Strict";
-    case DBS_SAMESITE_LAX:
-        return "; SameSite=Lax";
-    case DBS_SAMESITE_NONE:
-        return "; SameSite=None";
-    default:
-        return "";
-    }
-}
-
 static const char *cookie_header(request_rec *r, dbs_request_t *rs,
                                  dbs_cookie_action_e action)
 {
-    const dbs_dir_config_t *c = &rs->conf;
-    const char *value = "", *age = "";
+    dbs_cookie_attrs_t attrs;
 
-    if (action == DBS_COOKIE_SET) {
-        value = dbs_cookie_seal(r->pool, rs->sconf->resolved.keys,
-                                rs->sconf->resolved.cipher, rs->session.id,
-                                c->cookie_name);
-        if (c->cookie_max_age > 0) {
-            age = apr_psprintf(r->pool, "; Max-Age=%" APR_INT64_T_FMT,
-                               c->cookie_max_age);
-        }
+    dbs_cookie_attrs_of(&rs->conf, &attrs);
+    if (action != DBS_COOKIE_SET) {
+        return dbs_cookie_clear_header(r->pool, &attrs);
     }
-    else {
-        age = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
-    }
-    return apr_pstrcat(r->pool, c->cookie_name, "=", value,
-                       "; Path=", c->cookie_path,
-                       c->cookie_domain ? "; Domain=" : "",
-                       c->cookie_domain ? c->cookie_domain : "", age,
-                       c->cookie_secure ? "; Secure" : "",
-                       c->cookie_httponly ? "; HttpOnly" : "",
-                       samesite_attr(c->cookie_samesite), NULL);
+    return dbs_cookie_set_header(
+        r->pool, &attrs,
+        dbs_cookie_seal(r->pool, rs->sconf->resolved.keys,
+                        rs->sconf->resolved.cipher, rs->session.id,
+                        rs->conf.cookie_name));
 }
 
 static int is_our_cookie(void *data, const char *key, const char *value)

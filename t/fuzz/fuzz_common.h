@@ -15,7 +15,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* Two keys, so that a cookie of a key but the first is opened too. */
+#define FUZZ_KEY_FIRST  "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define FUZZ_KEY_SECOND "Hx4dHBsaGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA="
+
 static apr_pool_t *fuzz_root;
+static dbs_keyring_t *fuzz_keys;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -23,7 +28,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     apr_initialize();
     apr_pool_create(&fuzz_root, NULL);
-    if (dbs_crypto_init() != APR_SUCCESS) {
+    fuzz_keys = dbs_keyring_make(fuzz_root);
+    if (dbs_crypto_init() != APR_SUCCESS ||
+        dbs_keyring_add(fuzz_keys, FUZZ_KEY_FIRST) ||
+        dbs_keyring_add(fuzz_keys, FUZZ_KEY_SECOND)) {
         abort();
     }
     return 0;

@@ -2,11 +2,6 @@
  * be a base64url string that seals back to the same ID. */
 #include "fuzz_common.h"
 
-#define KEY_A "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-#define KEY_B "Hx4dHBsaGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA="
-
-static dbs_keyring_t *ring;
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *pool;
@@ -14,26 +9,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *value;
     int cipher;
 
-    if (!ring) {
-        ring = dbs_keyring_make(fuzz_root);
-        if (dbs_keyring_add(ring, KEY_A) || dbs_keyring_add(ring, KEY_B)) {
-            abort();
-        }
-    }
     apr_pool_create(&pool, fuzz_root);
     value = fuzz_string(pool, data, size);
     for (cipher = DBS_CIPHER_XCHACHA20POLY1305; cipher <= DBS_CIPHER_AES256GCM;
          cipher++) {
         if (!dbs_cipher_available((dbs_cipher_e)cipher) ||
-            dbs_cookie_open(ring, (dbs_cipher_e)cipher, value, "session", id) !=
-                APR_SUCCESS) {
+            dbs_cookie_open(fuzz_keys, (dbs_cipher_e)cipher, value, "session",
+                            id) != APR_SUCCESS) {
             continue;
         }
         if (value[strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
                                 "tuvwxyz0123456789-_")] != '\0' ||
-            dbs_cookie_open(ring, (dbs_cipher_e)cipher,
-                            dbs_cookie_seal(pool, ring, (dbs_cipher_e)cipher,
-                                            id, "session"),
+            dbs_cookie_open(fuzz_keys, (dbs_cipher_e)cipher,
+                            dbs_cookie_seal(pool, fuzz_keys,
+                                            (dbs_cipher_e)cipher, id,
+                                            "session"),
                             "session", again) != APR_SUCCESS ||
             memcmp(id, again, DBS_ID_BYTES) != 0) {
             abort();

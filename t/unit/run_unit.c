@@ -25,6 +25,17 @@ void unit_pool_teardown(void)
     unit_pool = NULL;
 }
 
+dbs_keyring_t *unit_keyring(const char *first, const char *second)
+{
+    dbs_keyring_t *ring = dbs_keyring_make(unit_pool);
+
+    ck_assert_ptr_null(dbs_keyring_add(ring, first));
+    if (second) {
+        ck_assert_ptr_null(dbs_keyring_add(ring, second));
+    }
+    return ring;
+}
+
 int main(void)
 {
     SRunner *runner;
@@ -43,6 +54,7 @@ int main(void)
     srunner_add_suite(runner, admin_suite());
     if (unit_driver_is("sqlite3")) {
         srunner_add_suite(runner, crypto_suite());
+        srunner_add_suite(runner, cookie_suite());
         srunner_add_suite(runner, codec_suite());
         srunner_add_suite(runner, parse_suite());
         srunner_add_suite(runner, policy_suite());

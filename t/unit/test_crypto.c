@@ -15,17 +15,6 @@
 #define KEY_OTHER   "Hx4dHBsaGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA="
 #define KEY_URLSAFE "_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-8"
 
-static dbs_keyring_t *ring_of(const char *k1, const char *k2)
-{
-    dbs_keyring_t *ring = dbs_keyring_make(unit_pool);
-
-    ck_assert_ptr_null(dbs_keyring_add(ring, k1));
-    if (k2) {
-        ck_assert_ptr_null(dbs_keyring_add(ring, k2));
-    }
-    return ring;
-}
-
 START_TEST(key_spellings)
 {
     static const struct {
@@ -83,7 +72,7 @@ END_TEST
 
 static void round_trip(dbs_cipher_e cipher, size_t expected_len)
 {
-    dbs_keyring_t *ring = ring_of(KEY_STD, NULL);
+    dbs_keyring_t *ring = unit_keyring(KEY_STD, NULL);
     unsigned char id[DBS_ID_BYTES], out[DBS_ID_BYTES];
     const char *c1, *c2;
 
@@ -121,7 +110,7 @@ END_TEST
 START_TEST(cookie_layout_is_documented)
 {
     /* key_id is the first 4 bytes of BLAKE2b-256(key), in the clear. */
-    dbs_keyring_t *ring = ring_of(KEY_STD, NULL);
+    dbs_keyring_t *ring = unit_keyring(KEY_STD, NULL);
     const dbs_key_t *key = &APR_ARRAY_IDX(ring->keys, 0, dbs_key_t);
     unsigned char id[DBS_ID_BYTES] = {0};
     const char *cookie =
@@ -150,8 +139,8 @@ static char *flip(const char *s, size_t pos)
 
 START_TEST(tampered_cookies_do_not_open)
 {
-    dbs_keyring_t *ring = ring_of(KEY_STD, NULL);
-    dbs_keyring_t *other = ring_of(KEY_OTHER, NULL);
+    dbs_keyring_t *ring = unit_keyring(KEY_STD, NULL);
+    dbs_keyring_t *other = unit_keyring(KEY_OTHER, NULL);
     unsigned char id[DBS_ID_BYTES], out[DBS_ID_BYTES];
     const char *good, *foreign;
     size_t len;
@@ -204,7 +193,7 @@ END_TEST
  * '_', so each '_' could be spelled 128 other ways (found by fuzzing). */
 START_TEST(only_base64url_characters_open)
 {
-    dbs_keyring_t *ring = ring_of(KEY_STD, NULL);
+    dbs_keyring_t *ring = unit_keyring(KEY_STD, NULL);
     unsigned char id[DBS_ID_BYTES], out[DBS_ID_BYTES];
     const char *good;
     char *bad;
@@ -262,7 +251,7 @@ START_TEST(many_keys)
     }
     ck_assert_int_eq(dbs_keyring_count(ring), 9);
     dbs_id_generate(id);
-    cookie = dbs_cookie_seal(unit_pool, ring_of(first, NULL),
+    cookie = dbs_cookie_seal(unit_pool, unit_keyring(first, NULL),
                              DBS_CIPHER_XCHACHA20POLY1305, id, "session");
     ck_assert_int_eq(dbs_cookie_open(ring, DBS_CIPHER_XCHACHA20POLY1305, cookie,
                                      "session", out),
@@ -272,8 +261,8 @@ END_TEST
 
 START_TEST(key_rotation)
 {
-    dbs_keyring_t *old_ring = ring_of(KEY_OTHER, NULL);
-    dbs_keyring_t *new_ring = ring_of(KEY_STD, KEY_OTHER);
+    dbs_keyring_t *old_ring = unit_keyring(KEY_OTHER, NULL);
+    dbs_keyring_t *new_ring = unit_keyring(KEY_STD, KEY_OTHER);
     unsigned char id[DBS_ID_BYTES], out[DBS_ID_BYTES];
     const char *old_cookie, *new_cookie;
 

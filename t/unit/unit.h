@@ -5,7 +5,10 @@
 #include <check.h>
 #include <apr_pools.h>
 
+#include "dbs_crypto.h"
+
 Suite *crypto_suite(void);
+Suite *cookie_suite(void);
 Suite *codec_suite(void);
 Suite *parse_suite(void);
 Suite *policy_suite(void);
@@ -21,5 +24,8 @@ Suite *admin_suite(void);
 extern apr_pool_t *unit_pool;
 void unit_pool_setup(void);
 void unit_pool_teardown(void);
+
+/* A key ring in unit_pool of first and, unless NULL, second (base64). */
+dbs_keyring_t *unit_keyring(const char *first, const char *second);
 
 #endif

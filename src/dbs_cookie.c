@@ -1,0 +1,169 @@
+/* dbs_cookie: see dbs_cookie.h. */
+#include "dbs_cookie.h"
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+/* The walk in progress: what it fills, and what it needs to open values. */
+typedef struct {
+    dbs_cookie_walk_t *walk;
+    apr_array_header_t *values; /* the distinct values seen (char *) */
+    const char *cookie_name;
+    const dbs_keyring_t *ring;
+    dbs_cipher_e cipher;
+} walker_t;
+
+static int seen_before(const apr_array_header_t *values, const char *value)
+{
+    int i;
+
+    for (i = 0; i < values->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(values, i, const char *), value) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The position of id in ids, or -1. */
+static int id_index(const apr_array_header_t *ids, const unsigned char *id)
+{
+    int i;
+
+    for (i = 0; i < ids->nelts; i++) {
+        if (memcmp(ids->elts + (apr_size_t)i * DBS_ID_BYTES, id,
+                   DBS_ID_BYTES) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void consider_value(walker_t *w, const char *value)
+{
+    dbs_cookie_walk_t *walk = w->walk;
+    unsigned char id[DBS_ID_BYTES];
+    apr_status_t rv;
+    int key_index;
+
+    walk->presented = 1;
+    if (seen_before(w->values, value) ||
+        w->values->nelts >= DBS_COOKIES_CONSIDERED) {
+        return;
+    }
+    APR_ARRAY_PUSH(w->values, const char *) = value;
+    walk->considered = w->values->nelts;
+    rv = dbs_cookie_open_key(w->ring, w->cipher, value, w->cookie_name, id,
+                             &key_index);
+    if (rv != APR_SUCCESS) {
+        walk->unknown_key += rv == APR_ENOENT;
+        if (walk->rejected++ == 0) {
+            dbs_cookie_fingerprint(value, walk->first_rejected);
+        }
+        return;
+    }
+    if (id_index(walk->ids, id) < 0) {
+        memcpy(apr_array_push(walk->ids), id, DBS_ID_BYTES);
+        APR_ARRAY_PUSH(walk->old_key, int) = key_index > 0;
+    }
+}
+
+static void walk_header(walker_t *w, apr_pool_t *pool, const char *header)
+{
+    apr_size_t name_len = strlen(w->cookie_name);
+    char *copy = apr_pstrdup(pool, header), *last, *pair;
+
+    for (pair = apr_strtok(copy, ";", &last); pair;
+         pair = apr_strtok(NULL, ";", &last)) {
+        pair += strspn(pair, " \t");
+        if (strncmp(pair, w->cookie_name, name_len) == 0 &&
+            pair[name_len] == '=') {
+            consider_value(w, pair + name_len + 1);
+        }
+    }
+}
+
+void dbs_cookie_walk(dbs_cookie_walk_t *walk, apr_pool_t *pool,
+                     const apr_array_header_t *headers, const char *cookie_name,
+                     const dbs_keyring_t *ring, dbs_cipher_e cipher)
+{
+    walker_t w;
+    int i;
+
+    memset(walk, 0, sizeof(*walk));
+    walk->ids = apr_array_make(pool, 1, DBS_ID_BYTES);
+    walk->old_key = apr_array_make(pool, 1, sizeof(int));
+    w.walk = walk;
+    w.values = apr_array_make(pool, 1, sizeof(const char *));
+    w.cookie_name = cookie_name;
+    w.ring = ring;
+    w.cipher = cipher;
+    for (i = 0; i < headers->nelts; i++) {
+        walk_header(&w, pool, APR_ARRAY_IDX(headers, i, const char *));
+    }
+}
+
+int dbs_cookie_needs_reseal(const dbs_cookie_walk_t *walk,
+                            const unsigned char id[DBS_ID_BYTES])
+{
+    int i = id_index(walk->ids, id);
+
+    return i >= 0 && APR_ARRAY_IDX(walk->old_key, i, int);
+}
+
+void dbs_cookie_attrs_of(const dbs_dir_config_t *c, dbs_cookie_attrs_t *out)
+{
+    out->name = c->cookie_name;
+    out->path = c->cookie_path;
+    out->domain = c->cookie_domain;
+    out->secure = c->cookie_secure;
+    out->httponly = c->cookie_httponly;
+    out->samesite = (dbs_samesite_e)c->cookie_samesite;
+    out->max_age = c->cookie_max_age;
+}
+
+static const char *samesite_attr(dbs_samesite_e samesite)
+{
+    switch (samesite) {
+    case DBS_SAMESITE_STRICT:
+        return "; SameSite=Strict";
+    case DBS_SAMESITE_LAX:
+        return "; SameSite=Lax";
+    case DBS_SAMESITE_NONE:
+        return "; SameSite=None";
+    default:
+        return "";
+    }
+}
+
+/* The attributes in the order clients have always seen them; age is the
+ * Max-Age (and Expires) part, "" for none. */
+static const char *cookie_header(apr_pool_t *pool, const dbs_cookie_attrs_t *a,
+                                 const char *value, const char *age)
+{
+    return apr_pstrcat(pool, a->name, "=", value, "; Path=", a->path,
+                       a->domain ? "; Domain=" : "", a->domain ? a->domain : "",
+                       age, a->secure ? "; Secure" : "",
+                       a->httponly ? "; HttpOnly" : "",
+                       samesite_attr(a->samesite), NULL);
+}
+
+const char *dbs_cookie_set_header(apr_pool_t *pool,
+                                  const dbs_cookie_attrs_t *attrs,
+                                  const char *sealed_value)
+{
+    const char *age = "";
+
+    if (attrs->max_age > 0) {
+        age = apr_psprintf(pool, "; Max-Age=%" APR_INT64_T_FMT, attrs->max_age);
+    }
+    return cookie_header(pool, attrs, sealed_value, age);
+}
+
+const char *dbs_cookie_clear_header(apr_pool_t *pool,
+                                    const dbs_cookie_attrs_t *attrs)
+{
+    return cookie_header(pool, attrs, "",
+                         "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+}
