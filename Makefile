@@ -69,7 +69,7 @@ endef
 $(foreach flavour,$(CORE_FLAVOURS),\
     $(eval $(call core_flavour,$(flavour))))
 
-GLUE_SRC    := mod_dbsession.c mod_dbsession_config.c mod_dbsession_status.c
+GLUE_SRC    := $(wildcard mod_dbsession*.c)
 
 .libs/mod_dbsession.so: $(GLUE_SRC) mod_dbsession.h mod_dbsession_private.h \
                         $(call CORE_LIB,pic)

@@ -1,21 +1,28 @@
 /*
  * mod_dbsession: server-side sessions in SQL, one transaction per request.
  *
- * This file is the httpd glue. It reads as the life of a request:
+ * This file is the httpd glue as the life of a request, hook by hook (the
+ * one list of them is dbsession_register_hooks, at the end):
  *
+ *   check_config     cross-directive checks       mod_dbsession_config.c
+ *   post_config      resolve configs, make stores mod_dbsession_config.c
  *   header_parser    open: take a pooled mod_dbd connection, begin the
  *                    transaction, lock and load the session, expose it
  *   check_authn      AuthType DBSession: the session's user is the user
+ *   fixups           DBSessionCSRFCheck           mod_dbsession_csrf.c
  *   output filter    before the headers go out: apply X-DBSession-* writes,
  *                    store them (still uncommitted), decide the cookie;
  *                    at the end of the response (EOS), before its body is
  *                    transmitted: commit or roll back by the final status
  *                    and give the connection back
+ *   handler          dbsession-status             mod_dbsession_status.c
  *   log_transaction  a fallback end for a response that never reached the
  *                    filter's end; the expired-row cleanup
  *
- * Everything that needs no httpd (crypto, encoding, policy, SQL) is in src/.
- * The README documents the contract (directives, variables, headers,
+ * Beside them: lending the connection to other modules
+ * (mod_dbsession_dbd.c) and the C API (mod_dbsession_api.c). Everything that
+ * needs no httpd (crypto, encoding, policy, SQL, cookies) is in src/. The
+ * README documents the contract (directives, variables, headers,
  * guarantees) for users.
  */
 #include "httpd.h"
@@ -53,48 +60,16 @@
 /* ------------------------------------------------------------------------ */
 /* The request's session                                                    */
 
-typedef struct {
-    request_rec *initial;
-    server_conf_t *sconf;
-    dbs_dir_config_t conf; /* resolved, of the request that opened it */
-    dbs_policy_t policy;
-    ap_dbd_t *dbd;
-    int owns_dbd; /* taken from mod_dbd's pool by us, given back at the end */
-    apr_array_header_t *lent; /* request_recs that ap_dbd_acquire() it */
-    dbs_txn_t *txn;           /* the transaction on dbd */
-    dbs_session_t session;
-    apr_int64_t now;
-    const char *flash;           /* exposed (and so consumed) by this request */
-    const char *set_cookie;      /* the Set-Cookie this request decided */
-    int failed;                  /* database failure: 503, roll back */
-    int bad_write;               /* malformed write-back: 500, roll back */
-    int saved;                   /* the writes were applied and stored */
-    int finished;                /* committed or rolled back */
-    int commit_failed;           /* the commit failed: the writes are lost */
-    int reseal;                  /* the cookie came sealed with an older key */
-    apr_interval_time_t db_time; /* spent in the session's database work */
-} dbs_request_t;
-
-/* Count `which` in the server-wide counters. */
-#define COUNT(which, n) dbs_stats_add(dbsession_stats, DBS_STAT_##which, (n))
-
-/* Time a piece of the request's database work, for the counters. */
-#define TIMED(rs, call)                                                        \
-    do {                                                                       \
-        apr_time_t timed_start_ = apr_time_now();                              \
-        call;                                                                  \
-        (rs)->db_time += apr_time_now() - timed_start_;                        \
-    } while (0)
-
 /* The one place a transaction object is made from a mod_dbd connection. */
-static dbs_txn_t *dbsession_txn(apr_pool_t *pool, const server_conf_t *sconf,
+static dbs_txn_t *dbsession_txn(apr_pool_t *pool,
+                                const dbsession_server_conf_t *sconf,
                                 const ap_dbd_t *dbd, apr_int64_t lock_timeout)
 {
     return dbs_txn_make(pool, sconf->store, dbd->driver, dbd->handle, dbd->pool,
                         lock_timeout);
 }
 
-static request_rec *initial_request(request_rec *r)
+request_rec *dbsession_initial_request(request_rec *r)
 {
     for (;;) {
         if (r->main) {
@@ -109,108 +84,25 @@ static request_rec *initial_request(request_rec *r)
     }
 }
 
-static dbs_request_t *request_session(request_rec *r)
+dbsession_request_t *dbsession_request(request_rec *r)
 {
-    return ap_get_module_config(initial_request(r)->request_config,
+    return ap_get_module_config(dbsession_initial_request(r)->request_config,
                                 &dbsession_module);
 }
 
-/* mod_dbd keeps the connection of ap_dbd_acquire(r) in its request_config
- * (with threads as {connection, reslist}, without as the connection), and
- * registers its release only when it makes the entry itself. We make the
- * entry for the request_recs of a session, so that other modules'
- * ap_dbd_acquire() returns the session's connection (their writes join its
- * transaction), and remove it when we give the connection back at the end
- * of the transaction; a later ap_dbd_acquire() then takes a fresh one. */
-#if APR_HAS_THREADS
-typedef struct {
-    ap_dbd_t *conn;
-    void *reslist; /* NULL: mod_dbd never releases it */
-} dbd_entry_t;
-
-static void *dbd_entry(request_rec *r, ap_dbd_t *conn)
+int dbsession_finished(const dbsession_request_t *rs)
 {
-    dbd_entry_t *entry = apr_pcalloc(r->pool, sizeof(*entry));
-
-    entry->conn = conn;
-    return entry;
-}
-#else
-static void *dbd_entry(request_rec *r, ap_dbd_t *conn)
-{
-    return conn;
-}
-#endif
-
-static apr_status_t forget_lent(void *data);
-
-static void lend_connection(dbs_request_t *rs, request_rec *r)
-{
-    int i;
-
-    if (!rs->owns_dbd ||
-        ap_get_module_config(r->request_config, dbsession_mod_dbd.module)) {
-        return;
-    }
-    for (i = 0; i < rs->lent->nelts; i++) {
-        if (APR_ARRAY_IDX(rs->lent, i, request_rec *) == r) {
-            return;
-        }
-    }
-    ap_set_module_config(r->request_config, dbsession_mod_dbd.module,
-                         dbd_entry(r, rs->dbd));
-    APR_ARRAY_PUSH(rs->lent, request_rec *) = r;
-    if (r->pool != rs->initial->pool) {
-        /* A subrequest can die first. */
-        apr_pool_cleanup_register(r->pool, r, forget_lent,
-                                  apr_pool_cleanup_null);
-    }
-}
-
-static apr_status_t forget_lent(void *data)
-{
-    request_rec *r = data;
-    dbs_request_t *rs = ap_get_module_config(initial_request(r)->request_config,
-                                             &dbsession_module);
-    int i;
-
-    for (i = 0; rs && i < rs->lent->nelts; i++) {
-        if (APR_ARRAY_IDX(rs->lent, i, request_rec *) == r) {
-            APR_ARRAY_IDX(rs->lent, i, request_rec *) = NULL;
-        }
-    }
-    return APR_SUCCESS;
-}
-
-static void give_connection_back(dbs_request_t *rs)
-{
-    int i;
-
-    if (!rs->owns_dbd || !rs->dbd) {
-        return;
-    }
-    for (i = 0; i < rs->lent->nelts; i++) {
-        request_rec *r = APR_ARRAY_IDX(rs->lent, i, request_rec *);
-
-        if (r) {
-            ap_set_module_config(r->request_config, dbsession_mod_dbd.module,
-                                 NULL);
-        }
-    }
-    apr_array_clear(rs->lent);
-    dbsession_mod_dbd.close(rs->initial->server, rs->dbd);
-    rs->dbd = NULL;
-    rs->owns_dbd = 0;
+    return rs->dbd == NULL;
 }
 
 /* End the transaction (commit or roll back) and give the connection back.
  * APR_SUCCESS unless a commit failed. */
-static apr_status_t finish(dbs_request_t *rs, int commit)
+static apr_status_t finish(dbsession_request_t *rs, int commit)
 {
     const char *err = NULL;
     apr_status_t rv = APR_SUCCESS;
 
-    if (!rs->finished && rs->txn && dbs_txn_is_open(rs->txn)) {
+    if (rs->txn && dbs_txn_is_open(rs->txn)) {
         TIMED(rs, rv = dbs_store_end(rs->txn, commit));
         err = dbs_txn_error(rs->txn);
         dbs_stats_db_time(dbsession_stats, rs->db_time);
@@ -222,7 +114,6 @@ static apr_status_t finish(dbs_request_t *rs, int commit)
         }
         if (rv != APR_SUCCESS) {
             COUNT(DB_ERRORS, 1);
-            rs->commit_failed = commit;
             ap_log_rerror(
                 APLOG_MARK, APLOG_ERR, 0, rs->initial,
                 DBSLOGNO(010) "%s of the session transaction failed: %s",
@@ -234,8 +125,7 @@ static apr_status_t finish(dbs_request_t *rs, int commit)
                           commit ? "committed" : "rolled back");
         }
     }
-    rs->finished = 1;
-    give_connection_back(rs);
+    dbsession_dbd_give_back(rs);
     return commit ? rv : APR_SUCCESS;
 }
 
@@ -276,7 +166,7 @@ static int push_header_value(void *values, const char *key, const char *value)
 
 /* The request's cookies of our name, walked by the core; the log and the
  * counter say what was refused. */
-static void read_cookies(request_rec *r, dbs_request_t *rs,
+static void read_cookies(request_rec *r, dbsession_request_t *rs,
                          dbs_cookie_walk_t *walk)
 {
     apr_array_header_t *headers =
@@ -290,8 +180,8 @@ static void read_cookies(request_rec *r, dbs_request_t *rs,
 }
 
 /* A database failure rv (APR_TIMEUP: a lock wait ran out) answers 503. */
-static int fail_unavailable(request_rec *r, dbs_request_t *rs, apr_status_t rv,
-                            const char *err)
+static int fail_unavailable(request_rec *r, dbsession_request_t *rs,
+                            apr_status_t rv, const char *err)
 {
     rs->failed = 1;
     apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
@@ -314,7 +204,7 @@ static int fail_unavailable(request_rec *r, dbs_request_t *rs, apr_status_t rv,
 
 /* Begin the transaction and load the cookie's session in it. On failure
  * nothing is left open. */
-static apr_status_t begin_and_load(request_rec *r, dbs_request_t *rs)
+static apr_status_t begin_and_load(request_rec *r, dbsession_request_t *rs)
 {
     dbs_cookie_walk_t walk;
     const char *retried = NULL;
@@ -359,8 +249,8 @@ static apr_status_t begin_and_load(request_rec *r, dbs_request_t *rs)
  * initial request_rec, whichever of its request_recs comes first. */
 static int open_session(request_rec *r, const dbs_dir_config_t *conf)
 {
-    request_rec *initial = initial_request(r);
-    dbs_request_t *rs = apr_pcalloc(initial->pool, sizeof(*rs));
+    request_rec *initial = dbsession_initial_request(r);
+    dbsession_request_t *rs = apr_pcalloc(initial->pool, sizeof(*rs));
     apr_status_t rv;
 
     rs->initial = initial;
@@ -388,7 +278,7 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
     }
     apr_pool_cleanup_register(initial->pool, rs, rollback_if_open,
                               apr_pool_cleanup_null);
-    lend_connection(rs, initial);
+    dbsession_dbd_lend(rs, initial);
     rs->txn =
         dbsession_txn(initial->pool, rs->sconf, rs->dbd, rs->conf.lock_timeout);
     if ((rv = begin_and_load(r, rs)) != APR_SUCCESS) {
@@ -430,11 +320,12 @@ static void drop_client_session_headers(request_rec *r)
  * mod_rewrite, mod_headers) and, with DBSessionRequestHeaders, the request
  * header DBSession-<header> in its wire form (percent-encoded where the
  * value can be any text). */
-static void publish(request_rec *r, const dbs_request_t *rs, const char *var,
-                    const char *header, const char *value, const char *encoded)
+static void publish(request_rec *r, const dbsession_request_t *rs,
+                    const char *var, const char *header, const char *value,
+                    const char *encoded)
 {
     apr_table_setn(r->subprocess_env, var, value);
-    if (rs->conf.request_headers == 1) {
+    if (rs->conf.request_headers) {
         apr_table_setn(
             r->headers_in,
             apr_pstrcat(r->pool, REQUEST_HEADER_PREFIX, header, NULL),
@@ -444,7 +335,7 @@ static void publish(request_rec *r, const dbs_request_t *rs, const char *var,
 
 /* Environment variables, request notes (mod_log_config %{...}n, other
  * modules) and, if asked, request headers. */
-static void expose(request_rec *r, dbs_request_t *rs)
+static void expose(request_rec *r, dbsession_request_t *rs)
 {
     const dbs_session_t *s = &rs->session;
     const apr_array_header_t *arr = apr_table_elts(s->data);
@@ -462,7 +353,7 @@ static void expose(request_rec *r, dbs_request_t *rs)
                        apr_pstrcat(r->pool, "dbsession:", e[i].key, NULL),
                        e[i].val);
     }
-    if (rs->conf.request_headers == 1 && arr->nelts > 0) {
+    if (rs->conf.request_headers && arr->nelts > 0) {
         /* All keys in one header, form-urlencoded as X-DBSession-Set. */
         apr_table_setn(r->headers_in, REQUEST_HEADER_PREFIX "Data",
                        dbs_data_encode(r->pool, s->data));
@@ -493,7 +384,8 @@ static void expose(request_rec *r, dbs_request_t *rs)
 }
 
 static dbs_writes_t *take_writes(request_rec *r);
-static int apply_writes(request_rec *r, dbs_request_t *rs, dbs_writes_t *w);
+static int apply_writes(request_rec *r, dbsession_request_t *rs,
+                        dbs_writes_t *w);
 
 /* header_parser is the first phase that knows the final per-directory
  * configuration (<Location>, <Directory>, .htaccess); authentication,
@@ -502,24 +394,24 @@ static int dbsession_header_parser(request_rec *r)
 {
     const dbs_dir_config_t *raw =
         ap_get_module_config(r->per_dir_config, &dbsession_module);
-    dbs_request_t *rs = request_session(r);
+    dbsession_request_t *rs = dbsession_request(r);
     dbs_dir_config_t conf;
 
     if (!rs) {
-        if (raw->enabled != 1) {
+        if (!dbs_dir_config_enabled(raw)) {
             return DECLINED;
         }
         dbs_dir_config_resolve(raw, &conf);
         if (open_session(r, &conf) != OK) {
             return HTTP_SERVICE_UNAVAILABLE;
         }
-        rs = request_session(r);
+        rs = dbsession_request(r);
     }
-    if (rs->failed || rs->bad_write || rs->finished) {
+    if (rs->failed || dbsession_finished(rs) || dbs_txn_doomed(rs->txn)) {
         return DECLINED;
     }
     /* Subrequests and internal redirects share the connection. */
-    lend_connection(rs, r);
+    dbsession_dbd_lend(rs, r);
     /* A handler that redirected internally (a CGI's local Location) wrote
      * its headers on the previous request_rec: they count. */
     if (r->prev && !rs->saved && r->prev->status < rs->conf.rollback_status &&
@@ -544,13 +436,13 @@ static int dbsession_check_authn(request_rec *r)
 {
     const char *type = ap_auth_type(r);
     const dbs_dir_config_t *raw;
-    dbs_request_t *rs;
+    dbsession_request_t *rs;
     const char *original, *login;
 
     if (!type || strcasecmp(type, AUTH_TYPE) != 0) {
         return DECLINED;
     }
-    rs = request_session(r);
+    rs = dbsession_request(r);
     if (rs && !rs->failed && *rs->session.user) {
         r->user = apr_pstrdup(r->pool, rs->session.user);
         r->ap_auth_type = (char *)AUTH_TYPE;
@@ -568,157 +460,6 @@ static int dbsession_check_authn(request_rec *r)
     apr_table_setn(r->headers_out, "Location",
                    ap_construct_url(r->pool, login, r));
     return HTTP_MOVED_TEMPORARILY;
-}
-
-/* ------------------------------------------------------------------------ */
-/* DBSessionCSRFCheck                                                       */
-
-#define CSRF_FILTER_NAME "DBSESSION_BODY"
-#define CSRF_HEADER      "X-CSRF-Token"
-#define FORM_TYPE        "application/x-www-form-urlencoded"
-/* How much of a form body the check reads (and keeps) to find _csrf. */
-#define CSRF_SCAN_LIMIT (1 << 20)
-
-static int is_unsafe_method(const request_rec *r)
-{
-    return r->method_number == M_POST || r->method_number == M_PUT ||
-           r->method_number == M_PATCH || r->method_number == M_DELETE;
-}
-
-static int is_form(const request_rec *r)
-{
-    const char *type = apr_table_get(r->headers_in, "Content-Type");
-    apr_size_t len = strlen(FORM_TYPE);
-
-    return type && strncasecmp(type, FORM_TYPE, len) == 0 &&
-           (type[len] == '\0' || type[len] == ';' || type[len] == ' ');
-}
-
-/* Read the body until its _csrf field is complete (or the body ends),
- * keeping every bucket read in `kept` for the handler. */
-static const char *token_in_body(request_rec *r, apr_bucket_brigade *kept)
-{
-    apr_bucket_brigade *bb =
-        apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    dbs_csrf_scan_t scan;
-    dbs_csrf_result_e result = DBS_CSRF_MORE;
-    apr_off_t scanned = 0;
-    int ended = 0;
-
-    dbs_csrf_scan_init(&scan);
-    while (result == DBS_CSRF_MORE && !ended && scanned < CSRF_SCAN_LIMIT) {
-        if (ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
-                           APR_BLOCK_READ, HUGE_STRING_LEN) != APR_SUCCESS) {
-            break; /* the handler will see the same error */
-        }
-        while (!APR_BRIGADE_EMPTY(bb)) {
-            apr_bucket *b = APR_BRIGADE_FIRST(bb);
-            const char *data;
-            apr_size_t len;
-
-            if (APR_BUCKET_IS_EOS(b)) {
-                ended = 1;
-            }
-            else if (result == DBS_CSRF_MORE && !APR_BUCKET_IS_METADATA(b) &&
-                     apr_bucket_read(b, &data, &len, APR_BLOCK_READ) ==
-                         APR_SUCCESS) {
-                result = dbs_csrf_scan_feed(&scan, r->pool, data, len);
-                scanned += (apr_off_t)len;
-            }
-            APR_BUCKET_REMOVE(b);
-            apr_bucket_setaside(b, r->pool);
-            APR_BRIGADE_INSERT_TAIL(kept, b);
-        }
-    }
-    if (result == DBS_CSRF_MORE && ended) {
-        result = dbs_csrf_scan_end(&scan, r->pool);
-    }
-    return result == DBS_CSRF_FOUND ? scan.value : NULL;
-}
-
-/* Hands the handler the body the check read, then the rest as it comes. */
-static apr_status_t dbsession_body_replay(ap_filter_t *f,
-                                          apr_bucket_brigade *bb,
-                                          ap_input_mode_t mode,
-                                          apr_read_type_e block,
-                                          apr_off_t readbytes)
-{
-    apr_bucket_brigade *kept = f->ctx;
-    apr_bucket *after;
-    apr_status_t rv;
-
-    if (APR_BRIGADE_EMPTY(kept)) {
-        ap_remove_input_filter(f);
-        return ap_get_brigade(f->next, bb, mode, block, readbytes);
-    }
-    if (mode == AP_MODE_GETLINE) {
-        return apr_brigade_split_line(bb, kept, block, HUGE_STRING_LEN);
-    }
-    if (mode == AP_MODE_EXHAUSTIVE) {
-        APR_BRIGADE_CONCAT(bb, kept);
-        return APR_SUCCESS;
-    }
-    rv = apr_brigade_partition(kept, readbytes, &after);
-    if (rv != APR_SUCCESS && rv != APR_INCOMPLETE) {
-        return rv;
-    }
-    if (mode == AP_MODE_SPECULATIVE) {
-        /* Look, do not take. */
-        apr_bucket *b, *copy;
-
-        for (b = APR_BRIGADE_FIRST(kept); b != after; b = APR_BUCKET_NEXT(b)) {
-            apr_bucket_copy(b, &copy);
-            APR_BRIGADE_INSERT_TAIL(bb, copy);
-        }
-        return APR_SUCCESS;
-    }
-    while (APR_BRIGADE_FIRST(kept) != after) {
-        apr_bucket *b = APR_BRIGADE_FIRST(kept);
-
-        APR_BUCKET_REMOVE(b);
-        APR_BRIGADE_INSERT_TAIL(bb, b);
-    }
-    return APR_SUCCESS;
-}
-
-/* fixups come after authentication and authorization and before the
- * handler: a POST, PUT, PATCH or DELETE must show the session's token in
- * X-CSRF-Token or in the _csrf field of a form body, which the handler
- * then still reads whole. A failure is 403, and rolls back. */
-static int dbsession_fixups(request_rec *r)
-{
-    const dbs_dir_config_t *raw =
-        ap_get_module_config(r->per_dir_config, &dbsession_module);
-    dbs_request_t *rs = request_session(r);
-    const char *presented, *why;
-
-    if (r->main || r->prev || raw->csrf_check != 1 || !is_unsafe_method(r)) {
-        return DECLINED;
-    }
-    presented = apr_table_get(r->headers_in, CSRF_HEADER);
-    if (!presented && is_form(r)) {
-        apr_bucket_brigade *kept =
-            apr_brigade_create(r->pool, r->connection->bucket_alloc);
-
-        presented = token_in_body(r, kept);
-        ap_add_input_filter(CSRF_FILTER_NAME, kept, r, r->connection);
-    }
-    if (!rs || rs->failed || !rs->session.loaded) {
-        why = "the request has no session";
-    }
-    else if (!presented) {
-        why = "no token (X-CSRF-Token or a _csrf field)";
-    }
-    else if (!dbs_token_matches(rs->session.csrf, presented)) {
-        why = "the token is not the session's";
-    }
-    else {
-        return DECLINED;
-    }
-    COUNT(CSRF_FAILURES, 1);
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  DBSLOGNO(080) "CSRF check failed: %s: 403", why);
-    return HTTP_FORBIDDEN;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -751,7 +492,7 @@ static dbs_writes_t *take_writes(request_rec *r)
     return w;
 }
 
-static const char *cookie_header(request_rec *r, dbs_request_t *rs,
+static const char *cookie_header(request_rec *r, dbsession_request_t *rs,
                                  dbs_cookie_action_e action)
 {
     dbs_cookie_attrs_t attrs;
@@ -773,7 +514,7 @@ static int is_our_cookie(void *data, const char *key, const char *value)
 }
 
 /* A response that will roll back must not carry the cookie we decided. */
-static void withdraw_cookie(request_rec *r, dbs_request_t *rs)
+static void withdraw_cookie(request_rec *r, dbsession_request_t *rs)
 {
     apr_table_t *tables[2];
     int t;
@@ -809,7 +550,7 @@ static void withdraw_cookie(request_rec *r, dbs_request_t *rs)
     rs->set_cookie = NULL;
 }
 
-static void send_cookie(request_rec *r, dbs_request_t *rs,
+static void send_cookie(request_rec *r, dbsession_request_t *rs,
                         dbs_cookie_action_e action)
 {
     if (action == DBS_COOKIE_NONE) {
@@ -824,7 +565,8 @@ static void send_cookie(request_rec *r, dbs_request_t *rs,
 }
 
 /* Apply write-back operations to the request's session (not stored yet). */
-static int apply_writes(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
+static int apply_writes(request_rec *r, dbsession_request_t *rs,
+                        dbs_writes_t *w)
 {
     const char *err = NULL;
 
@@ -833,7 +575,7 @@ static int apply_writes(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
             APR_SUCCESS) {
         return OK;
     }
-    rs->bad_write = 1;
+    dbs_txn_doom(rs->txn); /* 500, rolled back */
     ap_log_rerror(
         APLOG_MARK, APLOG_ERR, 0, r,
         DBSLOGNO(040) "session write refused, request rolled back: %s", err);
@@ -841,7 +583,8 @@ static int apply_writes(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
 }
 
 /* Apply and store this response's writes; an HTTP status on failure. */
-static int save_session(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
+static int save_session(request_rec *r, dbsession_request_t *rs,
+                        dbs_writes_t *w)
 {
     dbs_cookie_action_e cookie;
     int status = apply_writes(r, rs, w);
@@ -877,12 +620,17 @@ static int save_session(request_rec *r, dbs_request_t *rs, dbs_writes_t *w)
     return OK;
 }
 
-static int rolls_back(request_rec *r, dbs_request_t *rs)
+static int rolls_back(request_rec *r, dbsession_request_t *rs)
 {
-    return rs->failed || rs->bad_write || r->status >= rs->conf.rollback_status;
+    return rs->failed || dbs_txn_doomed(rs->txn) ||
+           r->status >= rs->conf.rollback_status;
 }
 
-typedef enum { FILTER_FIRST = 0, FILTER_PASS, FILTER_DISCARD } filter_state_e;
+typedef enum {
+    FILTER_FIRST = 0,
+    FILTER_PASS,
+    FILTER_DISCARD
+} dbsession_filter_state_e;
 
 static int has_eos(apr_bucket_brigade *bb)
 {
@@ -901,7 +649,7 @@ static int has_eos(apr_bucket_brigade *bb)
  * to the client): commit or roll back now, so that a slow client holds
  * neither a lock nor a connection. An HTTP status when the commit failed
  * while the headers can still change. */
-static int end_of_response(request_rec *r, dbs_request_t *rs,
+static int end_of_response(request_rec *r, dbsession_request_t *rs,
                            int headers_pending)
 {
     int commit = !rolls_back(r, rs);
@@ -920,7 +668,7 @@ static int end_of_response(request_rec *r, dbs_request_t *rs,
 static apr_status_t replace_response(ap_filter_t *f, apr_bucket_brigade *bb,
                                      int status)
 {
-    *(filter_state_e *)f->ctx = FILTER_DISCARD;
+    *(dbsession_filter_state_e *)f->ctx = FILTER_DISCARD;
     apr_brigade_cleanup(bb);
     APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(status, NULL, f->r->pool,
                                                        f->c->bucket_alloc));
@@ -931,8 +679,8 @@ static apr_status_t replace_response(ap_filter_t *f, apr_bucket_brigade *bb,
 static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
-    dbs_request_t *rs = request_session(r);
-    filter_state_e *state = f->ctx;
+    dbsession_request_t *rs = dbsession_request(r);
+    dbsession_filter_state_e *state = f->ctx;
     int headers_pending = 0, status = OK;
 
     if (!state) {
@@ -955,7 +703,7 @@ static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (rolls_back(r, rs)) {
             withdraw_cookie(r, rs);
         }
-        else if (!rs->saved && !rs->finished) {
+        else if (!rs->saved && !dbsession_finished(rs)) {
             rs->saved = 1;
             status = save_session(r, rs, w);
         }
@@ -963,13 +711,13 @@ static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             return replace_response(f, bb, status);
         }
     }
-    if (!rs->finished && has_eos(bb)) {
+    if (!dbsession_finished(rs) && has_eos(bb)) {
         status = end_of_response(r, rs, headers_pending);
         if (status != OK) {
             return replace_response(f, bb, status);
         }
     }
-    if (rs->finished) {
+    if (dbsession_finished(rs)) {
         ap_remove_output_filter(f);
     }
     return ap_pass_brigade(f->next, bb);
@@ -979,7 +727,7 @@ static void dbsession_insert_filter(request_rec *r)
 {
     /* Subrequests' headers never reach the client: only the main request
      * (and its internal redirects) decides. */
-    if (!r->main && request_session(r)) {
+    if (!r->main && dbsession_request(r)) {
         ap_add_output_filter(FILTER_NAME, NULL, r, r->connection);
     }
 }
@@ -988,7 +736,7 @@ static void dbsession_insert_filter(request_rec *r)
  * filter that dropped the handler's output lets that answer through. */
 static void dbsession_insert_error_filter(request_rec *r)
 {
-    dbs_request_t *rs = request_session(r);
+    dbsession_request_t *rs = dbsession_request(r);
     ap_filter_t *f;
 
     if (rs && rs->failed) {
@@ -997,8 +745,8 @@ static void dbsession_insert_error_filter(request_rec *r)
     }
     for (f = r->output_filters; f; f = f->next) {
         if (f->r == r && strcasecmp(f->frec->name, FILTER_NAME) == 0 &&
-            f->ctx && *(filter_state_e *)f->ctx == FILTER_DISCARD) {
-            *(filter_state_e *)f->ctx = FILTER_PASS;
+            f->ctx && *(dbsession_filter_state_e *)f->ctx == FILTER_DISCARD) {
+            *(dbsession_filter_state_e *)f->ctx = FILTER_PASS;
             return;
         }
     }
@@ -1011,7 +759,7 @@ static void dbsession_insert_error_filter(request_rec *r)
 /* Expired rows go in small batches, at most once per interval per child,
  * in a transaction of their own after the request's has ended, on the
  * connection ap_dbd_acquire() gives now. */
-static void cleanup_expired(request_rec *r, dbs_request_t *rs)
+static void cleanup_expired(request_rec *r, dbsession_request_t *rs)
 {
     static volatile apr_uint64_t next_cleanup; /* per process, all threads */
     apr_uint64_t due = apr_atomic_read64(&next_cleanup);
@@ -1057,7 +805,7 @@ static void cleanup_expired(request_rec *r, dbs_request_t *rs)
  * by the status of the last redirect. */
 static int dbsession_log_transaction(request_rec *r)
 {
-    dbs_request_t *rs = request_session(r);
+    dbsession_request_t *rs = dbsession_request(r);
     request_rec *last = r;
 
     if (!rs) {
@@ -1066,110 +814,13 @@ static int dbsession_log_transaction(request_rec *r)
     while (last->next) {
         last = last->next;
     }
-    if (!rs->finished) {
+    if (!dbsession_finished(rs)) {
         finish(rs, !rolls_back(last, rs));
     }
-    if (!rs->failed && !rs->bad_write && !rs->commit_failed &&
-        !rolls_back(last, rs)) {
+    if (!rolls_back(last, rs) && dbs_txn_state(rs->txn) == DBS_TXN_COMMITTED) {
         cleanup_expired(r, rs);
     }
     return DECLINED;
-}
-
-/* ------------------------------------------------------------------------ */
-/* C API (mod_dbsession.h)                                                  */
-
-static dbs_request_t *api_session(request_rec *r)
-{
-    dbs_request_t *rs = request_session(r);
-
-    return rs && !rs->failed && !rs->finished ? rs : NULL;
-}
-
-static apr_status_t api_write(request_rec *r, dbs_op_e op, const char *value)
-{
-    dbs_request_t *rs = api_session(r);
-    dbs_writes_t *w;
-    const char *err;
-
-    if (!rs) {
-        return APR_ENOENT;
-    }
-    if (rs->saved) {
-        return APR_EGENERAL; /* the response headers went out already */
-    }
-    /* Everything the session keeps lives in the initial request's pool:
-     * a subrequest's dies before the session is stored. */
-    w = dbs_writes_make(rs->initial->pool);
-    APR_ARRAY_PUSH(w->values[op], const char *) =
-        apr_pstrdup(rs->initial->pool, value);
-    return dbs_session_apply(&rs->session, rs->initial->pool, w,
-                             rs->conf.max_size, &err);
-}
-
-static apr_status_t dbsession_get(request_rec *r, const char *key,
-                                  const char **value)
-{
-    dbs_request_t *rs = api_session(r);
-
-    if (!rs) {
-        return APR_ENOENT;
-    }
-    *value = apr_table_get(rs->session.data, key);
-    return APR_SUCCESS;
-}
-
-static apr_status_t dbsession_set(request_rec *r, const char *key,
-                                  const char *value)
-{
-    if (!dbs_key_is_valid(key)) {
-        return APR_EINVAL;
-    }
-    if (!value) {
-        return api_write(r, DBS_OP_UNSET, key);
-    }
-    return api_write(
-        r, DBS_OP_SET,
-        apr_pstrcat(r->pool, key, "=", dbs_pct_encode(r->pool, value), NULL));
-}
-
-static apr_status_t dbsession_set_user(request_rec *r, const char *user)
-{
-    return api_write(r, DBS_OP_USER, dbs_pct_encode(r->pool, user ? user : ""));
-}
-
-static apr_status_t dbsession_regenerate(request_rec *r)
-{
-    return api_write(r, DBS_OP_REGENERATE, "1");
-}
-
-static apr_status_t dbsession_invalidate(request_rec *r)
-{
-    return api_write(r, DBS_OP_INVALIDATE, "1");
-}
-
-static apr_status_t dbsession_revoke_others(request_rec *r)
-{
-    return api_write(r, DBS_OP_REVOKE_OTHERS, "1");
-}
-
-/* On SQLite this takes the database write lock now, so that the caller's
- * writes join the transaction without SQLite's busy polling. */
-static ap_dbd_t *dbsession_dbd(request_rec *r)
-{
-    dbs_request_t *rs = api_session(r);
-
-    if (!rs) {
-        return NULL;
-    }
-    if (dbs_store_begin_write(rs->txn) != APR_SUCCESS) {
-        COUNT(DB_ERRORS, 1);
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      DBSLOGNO(034) "dbsession_dbd: %s",
-                      dbs_txn_error(rs->txn));
-        return NULL;
-    }
-    return rs->dbd;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1178,36 +829,36 @@ static void dbsession_register_hooks(apr_pool_t *pool)
 {
     static const char *const after_dbd[] = {"mod_dbd.c", NULL};
 
+    /* So that "apachectl -t" reports what post_config would refuse. */
     ap_hook_check_config(dbsession_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After mod_dbd's: its pool and optional functions exist by then. */
     ap_hook_post_config(dbsession_post_config, after_dbd, NULL,
                         APR_HOOK_MIDDLE);
     /* First, so that other header parsers (mod_setenvif...) see the session. */
     ap_hook_header_parser(dbsession_header_parser, NULL, NULL,
                           APR_HOOK_REALLY_FIRST);
+    /* After header_parser: the session is open. */
     ap_hook_check_authn(dbsession_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     /* Last: after other fixups, just before the handler. */
-    ap_hook_fixups(dbsession_fixups, NULL, NULL, APR_HOOK_LAST);
-    ap_register_input_filter(CSRF_FILTER_NAME, dbsession_body_replay, NULL,
+    ap_hook_fixups(dbsession_csrf_fixups, NULL, NULL, APR_HOOK_LAST);
+    ap_register_input_filter(DBSESSION_BODY_FILTER, dbsession_body_replay, NULL,
                              AP_FTYPE_RESOURCE);
+    /* The output filter, on the response and on an error response. */
     ap_hook_insert_filter(dbsession_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(dbsession_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     /* Before the HTTP header filter writes the headers. */
     ap_register_output_filter(FILTER_NAME, dbsession_out_filter, NULL,
                               AP_FTYPE_CONTENT_SET);
+    /* SetHandler dbsession-status. */
     ap_hook_handler(dbsession_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* First, so that mod_log_config and others see the outcome. */
     ap_hook_log_transaction(dbsession_log_transaction, NULL, NULL,
                             APR_HOOK_REALLY_FIRST);
 
-    APR_REGISTER_OPTIONAL_FN(dbsession_get);
-    APR_REGISTER_OPTIONAL_FN(dbsession_set);
-    APR_REGISTER_OPTIONAL_FN(dbsession_set_user);
-    APR_REGISTER_OPTIONAL_FN(dbsession_regenerate);
-    APR_REGISTER_OPTIONAL_FN(dbsession_invalidate);
-    APR_REGISTER_OPTIONAL_FN(dbsession_revoke_others);
-    APR_REGISTER_OPTIONAL_FN(dbsession_dbd);
+    /* The C API (mod_dbsession.h). */
+    dbsession_api_register();
 }
 
 AP_DECLARE_MODULE(dbsession) = {

@@ -17,14 +17,14 @@
 #include "dbs_crypto.h"
 #include "dbs_parse.h"
 
-mod_dbd_t dbsession_mod_dbd;
+dbsession_mod_dbd_t dbsession_mod_dbd;
 
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                            */
 
 void *dbsession_create_server_conf(apr_pool_t *pool, server_rec *s)
 {
-    server_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
+    dbsession_server_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
 
     conf->core = *dbs_server_config_make(pool);
     conf->scopes = apr_array_make(pool, 4, sizeof(dbs_dir_config_t *));
@@ -33,8 +33,8 @@ void *dbsession_create_server_conf(apr_pool_t *pool, server_rec *s)
 
 void *dbsession_merge_server_conf(apr_pool_t *pool, void *basev, void *addv)
 {
-    server_conf_t *base = basev, *add = addv;
-    server_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
+    dbsession_server_conf_t *base = basev, *add = addv;
+    dbsession_server_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
 
     conf->core = *dbs_server_config_merge(pool, &base->core, &add->core);
     conf->scopes = add->scopes;
@@ -61,7 +61,7 @@ static const char *where(cmd_parms *cmd)
 /* Remember each section our directives touch, for check_config. */
 static void note_scope(cmd_parms *cmd, dbs_dir_config_t *dconf)
 {
-    server_conf_t *sconf =
+    dbsession_server_conf_t *sconf =
         ap_get_module_config(cmd->server->module_config, &dbsession_module);
     int i;
 
@@ -81,7 +81,7 @@ static const char *bad_value(cmd_parms *cmd, const char *err)
 static const char *set_enabled(cmd_parms *cmd, void *dconf, int on)
 {
     dbs_dir_config_t *c = dconf;
-    server_conf_t *sconf =
+    dbsession_server_conf_t *sconf =
         ap_get_module_config(cmd->server->module_config, &dbsession_module);
 
     c->enabled = on;
@@ -168,14 +168,14 @@ static const char *set_dir_string(cmd_parms *cmd, void *dconf, const char *arg)
 
 /* Server-scope directives are RSRC_CONF only: httpd refuses them in
  * <Location> and <Directory> with a message naming the directive. */
-static server_conf_t *server_conf_of(cmd_parms *cmd)
+static dbsession_server_conf_t *server_conf_of(cmd_parms *cmd)
 {
     return ap_get_module_config(cmd->server->module_config, &dbsession_module);
 }
 
 static const char *add_keys(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    server_conf_t *sconf = server_conf_of(cmd);
+    dbsession_server_conf_t *sconf = server_conf_of(cmd);
     const char *err;
 
     if (!sconf->core.keys) {
@@ -193,7 +193,7 @@ static const char *add_keys(cmd_parms *cmd, void *dconf, const char *arg)
 
 static const char *set_table(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    server_conf_t *sconf = server_conf_of(cmd);
+    dbsession_server_conf_t *sconf = server_conf_of(cmd);
     const char *err = dbs_parse_table_name(arg);
 
     if (!err) {
@@ -205,7 +205,7 @@ static const char *set_table(cmd_parms *cmd, void *dconf, const char *arg)
 
 static const char *set_cipher(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    server_conf_t *sconf = server_conf_of(cmd);
+    dbsession_server_conf_t *sconf = server_conf_of(cmd);
     const char *err = dbs_parse_cipher(arg, &sconf->core.cipher);
 
     if (!err) {
@@ -218,7 +218,7 @@ static const char *set_cipher(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_cleanup_interval(cmd_parms *cmd, void *dconf,
                                         const char *arg)
 {
-    server_conf_t *sconf = server_conf_of(cmd);
+    dbsession_server_conf_t *sconf = server_conf_of(cmd);
     const char *err = dbs_parse_seconds(arg, &sconf->core.cleanup_interval);
 
     if (!err) {
@@ -384,7 +384,7 @@ int dbsession_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     for (s = main_server; s; s = s->next) {
-        server_conf_t *sconf =
+        dbsession_server_conf_t *sconf =
             ap_get_module_config(s->module_config, &dbsession_module);
         const dbs_dir_config_t *server_dir =
             ap_get_module_config(s->lookup_defaults, &dbsession_module);
@@ -445,7 +445,7 @@ int dbsession_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     for (s = main_server; s; s = s->next) {
-        server_conf_t *sconf =
+        dbsession_server_conf_t *sconf =
             ap_get_module_config(s->module_config, &dbsession_module);
 
         dbs_server_config_resolve(&sconf->core, &sconf->resolved);

@@ -1,7 +1,12 @@
 /*
- * What the two halves of the glue share: mod_dbsession_config.c (directives,
- * startup checks) and mod_dbsession.c (the request's life cycle). Not
- * installed: other modules use mod_dbsession.h.
+ * What the files of the glue share. mod_dbsession.c is the request's life
+ * cycle and the one list of hooks; beside it, by concern:
+ *   mod_dbsession_config.c  directives and startup checks
+ *   mod_dbsession_dbd.c     lending the session's mod_dbd connection
+ *   mod_dbsession_csrf.c    DBSessionCSRFCheck: the token, the body replay
+ *   mod_dbsession_api.c     the C API of mod_dbsession.h
+ *   mod_dbsession_status.c  the counters' shared memory, dbsession-status
+ * Not installed: other modules use mod_dbsession.h.
  */
 #ifndef MOD_DBSESSION_PRIVATE_H
 #define MOD_DBSESSION_PRIVATE_H
@@ -9,12 +14,15 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "util_filter.h"
 
 #include "apr_dbd.h"
 #include "apr_optional.h"
 #include "mod_dbd.h"
 
 #include "dbs_config.h"
+#include "dbs_policy.h"
+#include "dbs_session.h"
 #include "dbs_stats.h"
 #include "dbs_store.h"
 
@@ -48,7 +56,7 @@ typedef struct {
     /* Made in post_config from the merged, resolved config. */
     dbs_server_config_t resolved;
     dbs_store_t *store;
-} server_conf_t;
+} dbsession_server_conf_t;
 
 typedef APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) dbd_acquire_fn;
 typedef APR_OPTIONAL_FN_TYPE(ap_dbd_open) dbd_open_fn;
@@ -61,8 +69,67 @@ typedef struct {
     dbd_open_fn *open;
     dbd_close_fn *close;
     module *module;
-} mod_dbd_t;
-extern mod_dbd_t dbsession_mod_dbd;
+} dbsession_mod_dbd_t;
+extern dbsession_mod_dbd_t dbsession_mod_dbd;
+
+/* The session of one request (of its initial request_rec, shared by its
+ * internal redirects and subrequests). Where its transaction stands is
+ * the core's (dbs_txn_state, dbs_txn_doomed). */
+typedef struct {
+    request_rec *initial;
+    dbsession_server_conf_t *sconf;
+    dbs_dir_config_t conf; /* resolved, of the request that opened it */
+    dbs_policy_t policy;
+    ap_dbd_t *dbd;            /* NULL once given back (or never had) */
+    int owns_dbd;             /* from mod_dbd's pool by us, given back */
+    apr_array_header_t *lent; /* request_recs that ap_dbd_acquire() it */
+    dbs_txn_t *txn;           /* the transaction on dbd */
+    dbs_session_t session;
+    apr_int64_t now;
+    const char *flash;      /* exposed (and so consumed) by this request */
+    const char *set_cookie; /* the Set-Cookie this request decided */
+    int failed;             /* the database failed or was not to be had: 503 */
+    int saved;              /* the writes were applied and stored */
+    int reseal;             /* the cookie came sealed with an older key */
+    apr_interval_time_t db_time; /* spent in the session's database work */
+} dbsession_request_t;
+
+/* The request_rec that a request's session belongs to: the first of its
+ * internal redirects, the main request of its subrequests. */
+request_rec *dbsession_initial_request(request_rec *r);
+/* r's session, or NULL outside any session scope. */
+dbsession_request_t *dbsession_request(request_rec *r);
+/* Whether the request is done with the database: its transaction ended (or
+ * never began) and the connection went back to mod_dbd. */
+int dbsession_finished(const dbsession_request_t *rs);
+
+/* Count `which` in the server-wide counters. */
+#define COUNT(which, n) dbs_stats_add(dbsession_stats, DBS_STAT_##which, (n))
+
+/* Time a piece of the request's database work, for the counters. */
+#define TIMED(rs, call)                                                        \
+    do {                                                                       \
+        apr_time_t timed_start_ = apr_time_now();                              \
+        call;                                                                  \
+        (rs)->db_time += apr_time_now() - timed_start_;                        \
+    } while (0)
+
+/* Lending the session's connection (mod_dbsession_dbd.c): other modules'
+ * ap_dbd_acquire(r) on r returns it, so their writes join the session's
+ * transaction, until dbsession_dbd_give_back returns it to mod_dbd. */
+void dbsession_dbd_lend(dbsession_request_t *rs, request_rec *r);
+void dbsession_dbd_give_back(dbsession_request_t *rs);
+
+/* DBSessionCSRFCheck (mod_dbsession_csrf.c): the fixups hook, and the input
+ * filter that replays the body the check read. */
+#define DBSESSION_BODY_FILTER "DBSESSION_BODY"
+int dbsession_csrf_fixups(request_rec *r);
+apr_status_t dbsession_body_replay(ap_filter_t *f, apr_bucket_brigade *bb,
+                                   ap_input_mode_t mode, apr_read_type_e block,
+                                   apr_off_t readbytes);
+
+/* The C API (mod_dbsession_api.c): registers the optional functions. */
+void dbsession_api_register(void);
 
 /* Configuration (mod_dbsession_config.c). */
 void *dbsession_create_server_conf(apr_pool_t *pool, server_rec *s);

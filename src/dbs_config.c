@@ -55,9 +55,19 @@ dbs_dir_config_t *dbs_dir_config_merge(apr_pool_t *pool,
     return out;
 }
 
+int dbs_dir_config_enabled(const dbs_dir_config_t *c)
+{
+    return c->enabled == DBS_UNSET ? DBS_DEFAULT_ENABLED : c->enabled;
+}
+
+int dbs_dir_config_csrf_check(const dbs_dir_config_t *c)
+{
+    return c->csrf_check == DBS_UNSET ? DBS_DEFAULT_CSRF_CHECK : c->csrf_check;
+}
+
 void dbs_dir_config_resolve(const dbs_dir_config_t *in, dbs_dir_config_t *out)
 {
-    DEFAULT_INT(enabled, 0);
+    DEFAULT_INT(enabled, DBS_DEFAULT_ENABLED);
     DEFAULT_INT(cookie_secure, DBS_DEFAULT_COOKIE_SECURE);
     DEFAULT_INT(cookie_httponly, DBS_DEFAULT_COOKIE_HTTPONLY);
     DEFAULT_INT(csrf_check, DBS_DEFAULT_CSRF_CHECK);

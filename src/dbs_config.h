@@ -16,6 +16,7 @@
 
 #define DBS_UNSET (-1)
 
+#define DBS_DEFAULT_ENABLED          0
 #define DBS_DEFAULT_TABLE            "dbsession"
 #define DBS_DEFAULT_CIPHER           DBS_CIPHER_XCHACHA20POLY1305
 #define DBS_DEFAULT_CLEANUP_INTERVAL 300
@@ -81,6 +82,10 @@ void dbs_dir_config_resolve(const dbs_dir_config_t *in, dbs_dir_config_t *out);
  * the directives. */
 const char *dbs_dir_config_check(apr_pool_t *pool, const dbs_dir_config_t *c);
 void dbs_dir_config_policy(const dbs_dir_config_t *c, dbs_policy_t *out);
+/* What the glue reads before it resolves a config: the value, or the
+ * default where unset. */
+int dbs_dir_config_enabled(const dbs_dir_config_t *c);
+int dbs_dir_config_csrf_check(const dbs_dir_config_t *c);
 
 dbs_server_config_t *dbs_server_config_make(apr_pool_t *pool);
 dbs_server_config_t *dbs_server_config_merge(apr_pool_t *pool,

@@ -159,9 +159,29 @@ const char *dbs_txn_error(const dbs_txn_t *t)
     return t->error;
 }
 
+dbs_txn_state_e dbs_txn_state(const dbs_txn_t *t)
+{
+    return t->txn_state;
+}
+
 int dbs_txn_is_open(const dbs_txn_t *t)
 {
-    return t->begun;
+    return t->txn_state == DBS_TXN_OPEN;
+}
+
+int dbs_txn_ended(const dbs_txn_t *t)
+{
+    return t->txn_state >= DBS_TXN_COMMITTED;
+}
+
+void dbs_txn_doom(dbs_txn_t *t)
+{
+    t->doomed = 1;
+}
+
+int dbs_txn_doomed(const dbs_txn_t *t)
+{
+    return t->doomed;
 }
 
 int dbs_txn_lock_waited(const dbs_txn_t *t)
@@ -549,9 +569,11 @@ static int run_control(dbs_txn_t *t, dbs_stmt_e which, const char *sql)
     return apr_dbd_query(t->driver, t->handle, &rows, sql);
 }
 
-static void ended(dbs_txn_t *t)
+/* The transaction is over (state: how), or its begin failed (NEW). */
+static void ended(dbs_txn_t *t, dbs_txn_state_e state)
 {
-    t->in_txn = t->begun = 0;
+    t->in_txn = 0;
+    t->txn_state = state;
     release_locks(t);
     if (t->dialect && t->dialect->ended) {
         t->dialect->ended(t);
@@ -593,7 +615,8 @@ apr_status_t dbs_store_begin(dbs_txn_t *t, const char *id_hash,
     apr_status_t rv;
 
     *loaded = 0;
-    t->in_txn = t->lock_waited = 0;
+    t->in_txn = t->lock_waited = t->doomed = 0;
+    t->txn_state = DBS_TXN_NEW;
     t->error = NULL;
     apr_array_clear(t->held);
     if ((rv = connection_state(t)) != APR_SUCCESS ||
@@ -603,19 +626,19 @@ apr_status_t dbs_store_begin(dbs_txn_t *t, const char *id_hash,
     }
     if (id_hash && d->begin_and_load) {
         rv = d->begin_and_load(t, id_hash, rec, loaded);
-        t->begun = rv == APR_SUCCESS;
+        t->txn_state = rv == APR_SUCCESS ? DBS_TXN_OPEN : DBS_TXN_NEW;
         return rv;
     }
     if (id_hash && d->load_before_begin &&
         (rv = load_session(t, id_hash, rec, loaded)) != APR_SUCCESS) {
-        ended(t);
+        ended(t, DBS_TXN_NEW);
         return rv;
     }
     rv = run_control(t, DBS_STMT_BEGIN, d->begin_sql ? d->begin_sql : "BEGIN");
     if (rv != 0) {
         dbs_txn_fail(t, rv, "beginning the transaction");
         dbs_store_forget(t);
-        ended(t);
+        ended(t, DBS_TXN_NEW);
         return APR_EGENERAL;
     }
     t->in_txn = 1;
@@ -627,20 +650,25 @@ apr_status_t dbs_store_begin(dbs_txn_t *t, const char *id_hash,
         (id_hash && !d->load_before_begin &&
          (rv = load_session(t, id_hash, rec, loaded)) != APR_SUCCESS) ||
         (rv = txn_still_there(t)) != APR_SUCCESS) {
-        return dbs_store_abort(t, rv);
+        rv = dbs_store_abort(t, rv);
+        t->txn_state = DBS_TXN_NEW; /* it never began, for the caller */
+        return rv;
     }
-    t->begun = 1;
+    t->txn_state = DBS_TXN_OPEN;
     return APR_SUCCESS;
 }
 
 apr_status_t dbs_store_end(dbs_txn_t *t, int commit)
 {
+    /* Nothing began (a failed begin): nothing ends but the locks. */
+    int began = t->txn_state == DBS_TXN_OPEN || t->in_txn;
     apr_status_t status = APR_SUCCESS;
     int rows, rv;
 
+    commit = commit && !t->doomed;
     if (commit && txn_still_there(t) != APR_SUCCESS) {
         t->error = apr_pstrcat(t->pool, "commit: ", t->error, NULL);
-        ended(t);
+        ended(t, DBS_TXN_COMMIT_FAILED);
         return APR_EGENERAL;
     }
     if (t->in_txn) {
@@ -656,7 +684,10 @@ apr_status_t dbs_store_end(dbs_txn_t *t, int commit)
             }
         }
     }
-    ended(t);
+    ended(t, !began                  ? DBS_TXN_NEW
+             : !commit               ? DBS_TXN_ROLLED_BACK
+             : status == APR_SUCCESS ? DBS_TXN_COMMITTED
+                                     : DBS_TXN_COMMIT_FAILED);
     return status;
 }
 
@@ -664,7 +695,7 @@ apr_status_t dbs_store_begin_write(dbs_txn_t *t)
 {
     apr_status_t rv;
 
-    if (!t->begun || !t->in_txn) {
+    if (t->txn_state != DBS_TXN_OPEN || !t->in_txn) {
         t->error = "no transaction is open";
         return APR_EGENERAL;
     }

@@ -75,8 +75,25 @@ dbs_txn_t *dbs_txn_make(apr_pool_t *pool, const dbs_store_t *st,
 
 /* What the last failure was ("what: the driver's message"), or NULL. */
 const char *dbs_txn_error(const dbs_txn_t *t);
+/* Where the transaction is: what the glue decides by. */
+typedef enum {
+    DBS_TXN_NEW = 0,      /* not begun, or its begin failed */
+    DBS_TXN_OPEN,         /* begun, not yet ended */
+    DBS_TXN_COMMITTED,    /* ended: committed */
+    DBS_TXN_ROLLED_BACK,  /* ended: rolled back as asked (or doomed) */
+    DBS_TXN_COMMIT_FAILED /* ended: a commit was asked and failed */
+} dbs_txn_state_e;
+
+dbs_txn_state_e dbs_txn_state(const dbs_txn_t *t);
 /* Whether a transaction is open (begun and not yet ended). */
 int dbs_txn_is_open(const dbs_txn_t *t);
+/* Whether it has ended (committed, rolled back, or a failed commit). */
+int dbs_txn_ended(const dbs_txn_t *t);
+/* Mark the open transaction as one that must roll back (a refused write, a
+ * failed statement): dbs_store_end then rolls back whatever it is asked.
+ * Cleared by the next dbs_store_begin. */
+void dbs_txn_doom(dbs_txn_t *t);
+int dbs_txn_doomed(const dbs_txn_t *t);
 /* Whether this transaction found its session's lock held by another request
  * (SQLite: exactly; PostgreSQL and MySQL: the locking read took longer than
  * DBS_LOCK_WAIT_HINT_MSEC). For the counters. */
@@ -97,8 +114,8 @@ void dbs_txn_set_error(dbs_txn_t *t, const char *error);
  * it. (How each database locks a session: its dialect file.) */
 apr_status_t dbs_store_begin(dbs_txn_t *t, const char *id_hash,
                              dbs_record_t *rec, int *found);
-/* Commit or roll back, and release every lock. A commit that fails has
- * rolled back. */
+/* Commit (unless doomed) or roll back, and release every lock. A commit
+ * that fails has rolled back. */
 apr_status_t dbs_store_end(dbs_txn_t *t, int commit);
 /* Roll back after a failure, keeping the failure's error (not the
  * rollback's). Returns APR_EGENERAL, or APR_TIMEUP when `status` was one,

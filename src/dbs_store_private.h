@@ -87,7 +87,8 @@ struct dbs_txn_t {
     apr_int64_t lock_timeout;
     dbs_conn_state_t *state; /* the connection's, once looked up */
     const char *error;
-    int begun;  /* dbs_store_begin succeeded, dbs_store_end not yet run */
+    dbs_txn_state_e txn_state;
+    int doomed;
     int in_txn; /* the database has a transaction open (SQLite's may be
                    restarted as a writer) */
     int lock_waited;

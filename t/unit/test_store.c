@@ -101,6 +101,40 @@ START_TEST(abort_keeps_the_error)
 }
 END_TEST
 
+/* The transaction's state, and a doomed one never commits. */
+START_TEST(states_and_doom)
+{
+    dbs_store_t *missing = dbs_store_make(unit_pool, "no_such_table");
+    dbs_txn_t *bad = dbs_txn_make(unit_pool, missing, unit_conn.driver,
+                                  unit_conn.handle, unit_conn.pool, 1);
+    dbs_record_t rec = record("a=1");
+
+    ck_assert_int_eq(dbs_txn_state(txn), DBS_TXN_NEW);
+    ck_assert_int_eq(dbs_store_begin(txn, NULL, NULL, NULL), APR_SUCCESS);
+    ck_assert_int_eq(dbs_txn_state(txn), DBS_TXN_OPEN);
+    ck_assert(dbs_txn_is_open(txn) && !dbs_txn_ended(txn));
+    dbs_store_insert(txn, H1, &rec, 5000);
+    dbs_txn_doom(txn);
+    ck_assert(dbs_txn_doomed(txn));
+    ck_assert_int_eq(dbs_store_end(txn, 1), APR_SUCCESS);
+    ck_assert_int_eq(dbs_txn_state(txn), DBS_TXN_ROLLED_BACK);
+    ck_assert(dbs_txn_ended(txn));
+    ck_assert_int_eq(unit_count("SELECT count(*) FROM dbsession"), 0);
+    /* The next begin starts clean. */
+    ck_assert_int_eq(dbs_store_begin(txn, NULL, NULL, NULL), APR_SUCCESS);
+    ck_assert(!dbs_txn_doomed(txn));
+    dbs_store_insert(txn, H1, &rec, 5000);
+    ck_assert_int_eq(dbs_store_end(txn, 1), APR_SUCCESS);
+    ck_assert_int_eq(dbs_txn_state(txn), DBS_TXN_COMMITTED);
+    ck_assert_int_eq(unit_count("SELECT count(*) FROM dbsession"), 1);
+    /* A begin that failed began nothing. */
+    ck_assert_int_eq(dbs_store_begin(bad, H1, NULL, NULL), APR_EGENERAL);
+    ck_assert_int_eq(dbs_txn_state(bad), DBS_TXN_NEW);
+    ck_assert_int_eq(dbs_store_end(bad, 1), APR_SUCCESS);
+    ck_assert_int_eq(dbs_txn_state(bad), DBS_TXN_NEW);
+}
+END_TEST
+
 START_TEST(cleanup_in_batches)
 {
     dbs_record_t rec = record("");
@@ -374,6 +408,7 @@ Suite *store_suite(void)
     tcase_add_test(tc, insert_load_update_delete);
     tcase_add_test(tc, rollback_leaves_nothing);
     tcase_add_test(tc, abort_keeps_the_error);
+    tcase_add_test(tc, states_and_doom);
     tcase_add_test(tc, cleanup_in_batches);
     tcase_add_test(tc, errors_are_reported_and_recovered);
     tcase_add_test(tc, sessions_lock_apart);
