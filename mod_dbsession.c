@@ -6,6 +6,7 @@
  *
  *   check_config     cross-directive checks       mod_dbsession_config.c
  *   post_config      resolve configs, make stores mod_dbsession_config.c
+ *   post_read_request  drop client headers that pose as the session
  *   header_parser    open: take a pooled mod_dbd connection, begin the
  *                    transaction, lock and load the session, expose it
  *   check_authn      AuthType DBSession: the session's user is the user
@@ -37,6 +38,7 @@
 #include "apr_atomic.h"
 #include "apr_dbd.h"
 #include "apr_optional.h"
+#include "apr_lib.h"
 #include "apr_strings.h"
 
 #include "mod_dbd.h"
@@ -292,19 +294,42 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
  * backends that are not CGI: mod_proxy forwards r->headers_in. */
 #define REQUEST_HEADER_PREFIX "DBSession-"
 
-/* A client must never pass for the session: whatever DBSession-* request
- * headers it sent are dropped in every session scope, On or Off. */
-static void drop_client_session_headers(request_rec *r)
+/* Whether a request header could pose as the session to a backend: its
+ * name, with '_' read as '-' (WSGI servers, Rack and CGI map both to the
+ * same variable), starts with REQUEST_HEADER_PREFIX, in any case. */
+static int poses_as_session(const char *name)
 {
+    const char *prefix = REQUEST_HEADER_PREFIX;
+
+    for (; *prefix; prefix++, name++) {
+        char c = *name == '_' ? '-' : *name;
+
+        if (apr_tolower(c) != apr_tolower(*prefix)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* post_read_request: before anything else happens in the request (also when
+ * the database fails later, and for the ErrorDocument and internal
+ * redirects that copy these headers), a client's headers that could pose
+ * as the session are dropped in every server that has a session scope or
+ * DBSessionRequestHeaders anywhere. */
+static int dbsession_post_read_request(request_rec *r)
+{
+    const dbsession_server_conf_t *sconf =
+        ap_get_module_config(r->server->module_config, &dbsession_module);
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    apr_size_t len = strlen(REQUEST_HEADER_PREFIX);
     apr_array_header_t *names = NULL;
     int i;
 
+    if (!sconf->drops_session_headers) {
+        return DECLINED;
+    }
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key &&
-            strncasecmp(e[i].key, REQUEST_HEADER_PREFIX, len) == 0) {
+        if (e[i].key && poses_as_session(e[i].key)) {
             if (!names) {
                 names = apr_array_make(r->pool, 2, sizeof(char *));
             }
@@ -314,6 +339,7 @@ static void drop_client_session_headers(request_rec *r)
     for (i = 0; names && i < names->nelts; i++) {
         apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
     }
+    return DECLINED;
 }
 
 /* One item of the session: an environment variable (CGI, PHP, SSI,
@@ -343,7 +369,6 @@ static void expose(request_rec *r, dbsession_request_t *rs)
     apr_int64_t expires;
     int i;
 
-    drop_client_session_headers(r);
     for (i = 0; i < arr->nelts; i++) {
         apr_table_setn(
             r->subprocess_env,
@@ -834,6 +859,9 @@ static void dbsession_register_hooks(apr_pool_t *pool)
     /* After mod_dbd's: its pool and optional functions exist by then. */
     ap_hook_post_config(dbsession_post_config, after_dbd, NULL,
                         APR_HOOK_MIDDLE);
+    /* First of all: a client's headers that pose as the session go. */
+    ap_hook_post_read_request(dbsession_post_read_request, NULL, NULL,
+                              APR_HOOK_REALLY_FIRST);
     /* First, so that other header parsers (mod_setenvif...) see the session. */
     ap_hook_header_parser(dbsession_header_parser, NULL, NULL,
                           APR_HOOK_REALLY_FIRST);

@@ -436,6 +436,30 @@ int dbsession_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* Whether server s has a session scope, or hands the session to backends
+ * as request headers, anywhere (the server's own config included). */
+static int poses_as_session_anywhere(server_rec *s,
+                                     const dbsession_server_conf_t *sconf)
+{
+    const dbs_dir_config_t *server_dir =
+        ap_get_module_config(s->lookup_defaults, &dbsession_module);
+    int i;
+
+    if (sconf->enabled_at || server_dir->enabled == 1 ||
+        server_dir->request_headers == 1) {
+        return 1;
+    }
+    for (i = 0; i < sconf->scopes->nelts; i++) {
+        const dbs_dir_config_t *scope =
+            APR_ARRAY_IDX(sconf->scopes, i, dbs_dir_config_t *);
+
+        if (scope->enabled == 1 || scope->request_headers == 1) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int dbsession_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *main_server)
 {
@@ -450,6 +474,13 @@ int dbsession_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
         dbs_server_config_resolve(&sconf->core, &sconf->resolved);
         sconf->store = dbs_store_make(pconf, sconf->resolved.table);
+        /* The main server's sections apply to every virtual host. */
+        sconf->drops_session_headers =
+            poses_as_session_anywhere(s, sconf) ||
+            (s != main_server &&
+             ((dbsession_server_conf_t *)ap_get_module_config(
+                  main_server->module_config, &dbsession_module))
+                 ->drops_session_headers);
     }
     dbsession_stats_attach(main_server);
     return OK;

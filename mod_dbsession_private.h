@@ -56,6 +56,9 @@ typedef struct {
     /* Made in post_config from the merged, resolved config. */
     dbs_server_config_t resolved;
     dbs_store_t *store;
+    /* A session scope or DBSessionRequestHeaders On somewhere in this
+     * server: client headers that pose as the session are dropped. */
+    int drops_session_headers;
 } dbsession_server_conf_t;
 
 typedef APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) dbd_acquire_fn;

@@ -11,7 +11,7 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 18;
+plan tests => 29;
 
 my $port = $ENV{DBS_BACKEND_PORT} or die 'DBS_BACKEND_PORT is not set';
 my $backend = fork // die "fork: $!";
@@ -62,3 +62,24 @@ is scalar(grep { /^PY_RAW_/ } keys %$saw), 0,
     'Off: no DBSession-* header reaches the backend';
 is db_scalar("SELECT count(*) FROM dbsession WHERE user_name = 'J\xc3\xbcrgen K'"),
     '1', 'the user is stored as sent';
+
+# The other spellings: '_' for '-' in any case (WSGI servers such as
+# wsgiref map both to HTTP_DBSESSION_USER), in every scope of the server,
+# session scope or not, and for an ErrorDocument a backend serves.
+# (LWP sends a name with '_' as is only behind a ':'.)
+my @spoof = (headers => [':DBSession_User' => 'admin', ':dbsession_csrf' => 'x',
+                         ':DBSESSION_NEW' => '0', ':DbSession_Data' => 'admin=1',
+                         'dBsEsSiOn-FLASH' => 'hi']);
+# What came over the wire: only the names mod_dbsession itself sets.
+sub wire { my ($saw) = @_; join ',', map { $saw->{$_} } sort grep { /^PY_WIRE_/ } keys %$saw }
+$saw = seen(req(GET => '/proxy/', @spoof));
+is wire($saw), 'DBSession-New', 'only our own DBSession-New reaches the backend';
+is $saw->{PY_USER}, '', 'DBSession_User from a client is no user';
+is $saw->{PY_CSRF}, '', '...nor is dbsession_csrf a token';
+is $saw->{PY_NEW}, '1', '...nor DBSESSION_NEW a session';
+ok !exists $saw->{PY_DATA_admin}, '...nor DbSession_Data its data';
+for my $path ('/proxy-plain/', '/proxy-nosession/', '/missing-proxied/x') {
+    $saw = seen(req(GET => $path, @spoof));
+    ok exists $saw->{PY_NEW}, "$path: the backend answered";
+    is wire($saw), '', "$path: no client header poses as the session";
+}

@@ -23,7 +23,9 @@ from dbsession import Session  # noqa: E402
 
 
 def application(environ, start_response):
-    session = Session(environ)
+    # Reachable only from the httpd that proxies to it, on loopback: the
+    # DBSession-* request headers come from mod_dbsession.
+    session = Session(environ, trust_headers=True)
     for name, value in parse_qsl(environ.get('QUERY_STRING', '')):
         if name == 'set':
             key, _, val = value.partition('=')
@@ -38,9 +40,14 @@ def application(environ, start_response):
              'PY_CSRF=' + session.csrf]
     lines += ['PY_DATA_%s=%s' % kv for kv in sorted(session.data.items())]
     lines += ['PY_FLASH=' + m for m in session.flash]
-    # Every DBSession-* header as it arrived, for the tests.
+    # Every DBSession-* header as it arrived, for the tests; and every
+    # header name that could pose as one, as it came over the wire (wsgiref
+    # leaves names with '_' out of the environ; other servers do not).
     lines += ['PY_RAW_%s=%s' % kv for kv in sorted(environ.items())
               if kv[0].startswith('HTTP_DBSESSION')]
+    wire = [name for name in environ.get('app.header_names', [])
+            if name.replace('_', '-').lower().startswith('dbsession-')]
+    lines += ['PY_WIRE_%d=%s' % item for item in enumerate(wire)]
     body = ('\n'.join(lines) + '\n').encode('utf-8')
     start_response('200 OK', [('Content-Type', 'text/plain; charset=utf-8'),
                               ('Content-Length', str(len(body)))]
@@ -51,6 +58,11 @@ def application(environ, start_response):
 class QuietHandler(WSGIRequestHandler):
     def log_message(self, *args):
         pass
+
+    def get_environ(self):
+        environ = super().get_environ()
+        environ['app.header_names'] = list(self.headers.keys())
+        return environ
 
 
 if __name__ == '__main__':

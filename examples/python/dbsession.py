@@ -1,13 +1,18 @@
 """The mod_dbsession session in a Python web application.
 
 Behind mod_proxy_http with ``DBSessionRequestHeaders On`` the session
-arrives as DBSession-* request headers (HTTP_DBSESSION_* in a WSGI environ);
-under mod_wsgi or as a CGI it arrives as DBSESSION_* / SESSION_* variables.
+arrives as DBSession-* request headers (HTTP_DBSESSION_* in a WSGI environ):
+pass ``trust_headers=True`` only there, in a backend that nobody but that
+httpd can reach (mod_dbsession drops any such header a client sends, in
+either spelling: WSGI servers map ``DBSession_User`` and ``DBSession-User``
+to the same HTTP_DBSESSION_USER). Under mod_wsgi or as a CGI the session
+arrives as DBSESSION_* / SESSION_* variables, the default.
 Changes go back as X-DBSession-* response headers, which mod_dbsession
 applies in the request's transaction and removes before the response
 leaves httpd. Standard library only.
 
-    session = Session(environ)
+    session = Session(environ)                      # CGI, mod_wsgi
+    session = Session(environ, trust_headers=True)  # behind mod_proxy
     session.get('cart'); session.user; session.csrf
     session.set('cart', 'apple, pear'); session.login('alice')
     start_response('200 OK', headers + session.headers())
@@ -18,11 +23,11 @@ __all__ = ['Session']
 
 
 class Session:
-    def __init__(self, environ, env_prefix='SESSION_'):
+    def __init__(self, environ, env_prefix='SESSION_', trust_headers=False):
         def header(name):
             return environ.get('HTTP_DBSESSION_' + name)
 
-        if header('NEW') is not None:  # DBSessionRequestHeaders On
+        if trust_headers:  # DBSessionRequestHeaders On, behind mod_proxy
             self.new = header('NEW') != '0'
             self.user = unquote(header('USER') or '')
             self.csrf = header('CSRF') or ''
