@@ -583,8 +583,36 @@ static void send_cookie(request_rec *r, dbsession_request_t *rs,
     }
     rs->set_cookie = cookie_header(r, rs, action);
     apr_table_addn(r->headers_out, "Set-Cookie", rs->set_cookie);
-    if (!apr_table_get(r->headers_out, "Cache-Control") &&
-        !apr_table_get(r->err_headers_out, "Cache-Control")) {
+}
+
+/* A response header as it will go out: its values in both tables, joined
+ * (NULL: none). */
+static const char *outgoing(request_rec *r, const char *name)
+{
+    const char *a = apr_table_get(r->headers_out, name);
+    const char *b = apr_table_get(r->err_headers_out, name);
+
+    return a && b ? apr_pstrcat(r->pool, a, ", ", b, NULL) : a ? a : b;
+}
+
+/* Shared caches (mod_cache in this server, a proxy or CDN in front) must
+ * never hand one visitor's page, or session cookie, to another: every
+ * response in a session scope varies by Cookie; a response of a live
+ * session is private unless the handler chose its Cache-Control; and one
+ * that sets or clears the cookie is private whatever the handler said. */
+static void keep_out_of_shared_caches(request_rec *r, dbsession_request_t *rs)
+{
+    const char *cache_control = outgoing(r, "Cache-Control");
+
+    if (!dbs_vary_has_cookie(r->pool, outgoing(r, "Vary"))) {
+        apr_table_mergen(r->headers_out, "Vary", "Cookie");
+    }
+    if (rs->set_cookie) {
+        apr_table_unset(r->err_headers_out, "Cache-Control");
+        apr_table_setn(r->headers_out, "Cache-Control",
+                       dbs_cache_control_private(r->pool, cache_control));
+    }
+    else if (!cache_control && rs->session.loaded) {
         apr_table_setn(r->headers_out, "Cache-Control", "private");
     }
 }
@@ -732,6 +760,7 @@ static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             rs->saved = 1;
             status = save_session(r, rs, w);
         }
+        keep_out_of_shared_caches(r, rs);
         if (status != OK) {
             return replace_response(f, bb, status);
         }

@@ -2,6 +2,7 @@
 #include "dbs_cookie.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include <apr_strings.h>
 
@@ -166,4 +167,94 @@ const char *dbs_cookie_clear_header(apr_pool_t *pool,
 {
     return cookie_header(pool, attrs, "",
                          "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+/* The directives of a Cache-Control value, split on the commas outside
+ * quoted strings, each trimmed. */
+static apr_array_header_t *directives(apr_pool_t *pool, const char *value)
+{
+    apr_array_header_t *out = apr_array_make(pool, 4, sizeof(const char *));
+    const char *start = value, *p;
+    int quoted = 0;
+
+    for (p = value;; p++) {
+        if (*p == '"') {
+            quoted = !quoted;
+        }
+        else if (*p == '\\' && quoted && p[1]) {
+            p++;
+        }
+        else if ((*p == ',' && !quoted) || !*p) {
+            const char *end = p;
+
+            start += strspn(start, " \t");
+            while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
+                end--;
+            }
+            if (end > start) {
+                APR_ARRAY_PUSH(out, const char *) =
+                    apr_pstrmemdup(pool, start, (apr_size_t)(end - start));
+            }
+            if (!*p) {
+                return out;
+            }
+            start = p + 1;
+        }
+    }
+}
+
+/* Whether directive d is name, alone or with "=value". */
+static int is_directive(const char *d, const char *name)
+{
+    apr_size_t len = strlen(name);
+
+    return strncasecmp(d, name, len) == 0 &&
+           (d[len] == '\0' || d[len] == '=' || d[len] == ' ');
+}
+
+const char *dbs_cache_control_private(apr_pool_t *pool, const char *value)
+{
+    apr_array_header_t *kept;
+    const char *out = "";
+    int i, private_seen = 0;
+
+    if (!value || !*value) {
+        return "private";
+    }
+    kept = directives(pool, value);
+    for (i = 0; i < kept->nelts; i++) {
+        const char *d = APR_ARRAY_IDX(kept, i, const char *);
+
+        /* A shared cache may store what says public or s-maxage, and all
+         * but the fields named by a qualified private="...". */
+        if (is_directive(d, "public") || is_directive(d, "s-maxage") ||
+            (is_directive(d, "private") && strcasecmp(d, "private") != 0)) {
+            continue;
+        }
+        private_seen = private_seen || strcasecmp(d, "private") == 0;
+        out = *out ? apr_pstrcat(pool, out, ", ", d, NULL) : d;
+    }
+    if (private_seen) {
+        return out;
+    }
+    return *out ? apr_pstrcat(pool, "private, ", out, NULL) : "private";
+}
+
+int dbs_vary_has_cookie(apr_pool_t *pool, const char *value)
+{
+    apr_array_header_t *fields;
+    int i;
+
+    if (!value) {
+        return 0;
+    }
+    fields = directives(pool, value);
+    for (i = 0; i < fields->nelts; i++) {
+        const char *f = APR_ARRAY_IDX(fields, i, const char *);
+
+        if (strcasecmp(f, "cookie") == 0 || strcmp(f, "*") == 0) {
+            return 1;
+        }
+    }
+    return 0;
 }

@@ -76,4 +76,12 @@ const char *dbs_cookie_set_header(apr_pool_t *pool,
 const char *dbs_cookie_clear_header(apr_pool_t *pool,
                                     const dbs_cookie_attrs_t *attrs);
 
+/* Shared caches must never store a response that sets or clears the
+ * session cookie: the Cache-Control of such a response is the handler's
+ * (value, NULL for none) without public, s-maxage and a qualified
+ * private="...", with private. */
+const char *dbs_cache_control_private(apr_pool_t *pool, const char *value);
+/* Whether a Vary value already covers the Cookie header ("Cookie", "*"). */
+int dbs_vary_has_cookie(apr_pool_t *pool, const char *value);
+
 #endif

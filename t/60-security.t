@@ -26,7 +26,8 @@ is session_cookie($res, 'app_sid') ? 1 : 0, 1,
     'with Max-Age, a write that extends the idle expiry refreshes the cookie';
 
 $res = req(GET => '/cgi/echo.pl?set=a%3D1&header=Cache-Control%3A%20no-store');
-is $res->header('Cache-Control'), 'no-store', "the handler's Cache-Control is kept";
+is $res->header('Cache-Control'), 'private, no-store',
+    "the handler's Cache-Control is kept, made private (t/66-cache.t)";
 
 # --- cookies that do not open are absent, and cleared ---
 my $valid = new_session('/cgi', 'secret%3Dyes');

@@ -358,6 +358,48 @@ START_TEST(attributes_of_a_configuration)
 }
 END_TEST
 
+/* What a response that sets the cookie says to caches, from what the
+ * handler said. */
+START_TEST(cache_control_of_a_cookie_response)
+{
+    static const struct {
+        const char *handler, *sent;
+    } cases[] = {
+        {NULL, "private"},
+        {"", "private"},
+        {"max-age=60", "private, max-age=60"},
+        {"public, max-age=60", "private, max-age=60"},
+        {"PUBLIC,s-maxage=600 , max-age=60", "private, max-age=60"},
+        {"s-maxage", "private"},
+        {"private", "private"},
+        {"no-cache, Private", "no-cache, Private"},
+        {"private=\"Set-Cookie\", max-age=60", "private, max-age=60"},
+        {"no-cache=\"Set-Cookie, X-A\", public",
+         "private, no-cache=\"Set-Cookie, X-A\""},
+        {"no-store", "private, no-store"},
+        {"publicity=1", "private, publicity=1"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_str_eq(dbs_cache_control_private(unit_pool, cases[i].handler),
+                         cases[i].sent);
+    }
+}
+END_TEST
+
+START_TEST(vary_covers_the_cookie)
+{
+    ck_assert(!dbs_vary_has_cookie(unit_pool, NULL));
+    ck_assert(!dbs_vary_has_cookie(unit_pool, ""));
+    ck_assert(!dbs_vary_has_cookie(unit_pool, "Accept-Encoding"));
+    ck_assert(!dbs_vary_has_cookie(unit_pool, "Cookie2"));
+    ck_assert(dbs_vary_has_cookie(unit_pool, "Cookie"));
+    ck_assert(dbs_vary_has_cookie(unit_pool, "accept-encoding, cookie"));
+    ck_assert(dbs_vary_has_cookie(unit_pool, "*"));
+}
+END_TEST
+
 Suite *cookie_suite(void)
 {
     Suite *s = suite_create("dbs_cookie");
@@ -370,6 +412,8 @@ Suite *cookie_suite(void)
     tcase_add_test(tc, set_cookie_exact_strings);
     tcase_add_test(tc, set_cookie_every_combination);
     tcase_add_test(tc, attributes_of_a_configuration);
+    tcase_add_test(tc, cache_control_of_a_cookie_response);
+    tcase_add_test(tc, vary_covers_the_cookie);
     suite_add_tcase(s, tc);
     return s;
 }
