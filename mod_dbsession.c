@@ -452,6 +452,32 @@ static int dbsession_header_parser(request_rec *r)
 
 #define AUTH_TYPE "DBSession"
 
+/* Where a login page may send the user back: the path and query of the
+ * request line as the client sent it (still percent-encoded: httpd decodes
+ * r->uri and r->parsed_uri.path in place, and a decoded %5C or %2F would
+ * make a backslash or a slash), with exactly one leading '/' that no '/' or
+ * backslash follows, so that no browser reads it as another host. */
+static const char *return_path(request_rec *r)
+{
+    const char *target = dbsession_initial_request(r)->unparsed_uri;
+    const char *path = "", *query = NULL;
+    apr_uri_t sent;
+
+    if (*target == '/') { /* origin-form (which "//x" is too, for httpd) */
+        const char *mark = strchr(target, '?');
+
+        path = mark ? apr_pstrmemdup(r->pool, target, mark - target) : target;
+        query = mark ? mark + 1 : NULL;
+    }
+    else if (apr_uri_parse(r->pool, target, &sent) == APR_SUCCESS) {
+        path = sent.path ? sent.path : ""; /* absolute-form */
+        query = sent.query;
+    }
+    path += strspn(path, "/\\");
+    return apr_pstrcat(r->pool, "/", path, query ? "?" : "", query ? query : "",
+                       NULL);
+}
+
 /* check_authn runs after header_parser, so the session is open: a session
  * with a user authenticates as that user (REMOTE_USER, %u in the access
  * log) for "Require valid-user" and "Require user NAME". Otherwise 401, or
@@ -477,13 +503,12 @@ static int dbsession_check_authn(request_rec *r)
     if (!raw->login_url || r->main) {
         return HTTP_UNAUTHORIZED;
     }
-    original = apr_pstrcat(r->pool, r->uri, r->args ? "?" : "",
-                           r->args ? r->args : "", NULL);
+    original = return_path(r);
     login = apr_pstrcat(r->pool, raw->login_url,
                         strchr(raw->login_url, '?') ? "&" : "?",
                         "return=", dbs_pct_encode(r->pool, original), NULL);
-    apr_table_setn(r->headers_out, "Location",
-                   ap_construct_url(r->pool, login, r));
+    /* A local path: nothing of it comes from the Host header. */
+    apr_table_setn(r->headers_out, "Location", login);
     return HTTP_MOVED_TEMPORARILY;
 }
 
