@@ -1,8 +1,9 @@
 /*
- * DBSessionCSRFCheck: a request whose method is not safe must show the
- * session's token, in the X-CSRF-Token header or in the _csrf field of a
- * form body. The body is read only until that field (dbs_csrf scans it as
- * it streams in) and replayed to the handler whole by an input filter.
+ * DBSessionCSRFCheck: a request whose method is not safe (anything but GET,
+ * HEAD, OPTIONS and TRACE) must show the session's token, in the X-CSRF-Token
+ * header or in the _csrf field of a form body. The body is read only until that
+ * field (dbs_csrf scans it as it streams in) and replayed to the handler whole
+ * by an input filter.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -22,10 +23,13 @@
 /* How much of a form body the check reads (and keeps) to find _csrf. */
 #define CSRF_SCAN_LIMIT (1 << 20)
 
+/* Safe methods change nothing: GET (and HEAD, which is M_GET), OPTIONS and
+ * TRACE. Every other one, WebDAV's and custom methods included, needs the
+ * token. */
 static int is_unsafe_method(const request_rec *r)
 {
-    return r->method_number == M_POST || r->method_number == M_PUT ||
-           r->method_number == M_PATCH || r->method_number == M_DELETE;
+    return r->method_number != M_GET && r->method_number != M_OPTIONS &&
+           r->method_number != M_TRACE;
 }
 
 static int is_form(const request_rec *r)
@@ -133,12 +137,16 @@ int dbsession_csrf_fixups(request_rec *r)
     dbsession_request_t *rs = dbsession_request(r);
     const char *presented, *why;
 
-    if (r->main || r->prev || !dbs_dir_config_csrf_check(raw) ||
-        !is_unsafe_method(r)) {
+    /* Every request_rec that reaches a scope with the check, internal
+     * redirects from scopes without it included, unless an earlier one of
+     * the chain passed it. */
+    if (!dbs_dir_config_csrf_check(raw) || !is_unsafe_method(r) ||
+        (rs && rs->csrf_passed)) {
         return DECLINED;
     }
     presented = apr_table_get(r->headers_in, CSRF_HEADER);
-    if (!presented && is_form(r)) {
+    /* A subrequest does not read the request's body. */
+    if (!presented && is_form(r) && !r->main) {
         apr_bucket_brigade *kept =
             apr_brigade_create(r->pool, r->connection->bucket_alloc);
 
@@ -155,6 +163,7 @@ int dbsession_csrf_fixups(request_rec *r)
         why = "the token is not the session's";
     }
     else {
+        rs->csrf_passed = 1;
         return DECLINED;
     }
     COUNT(CSRF_FAILURES, 1);

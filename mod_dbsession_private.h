@@ -94,6 +94,7 @@ typedef struct {
     int failed;             /* the database failed or was not to be had: 503 */
     int saved;              /* the writes were applied and stored */
     int reseal;             /* the cookie came sealed with an older key */
+    int csrf_passed;        /* a request_rec of the chain passed the check */
     apr_interval_time_t db_time; /* spent in the session's database work */
 } dbsession_request_t;
 

@@ -11,7 +11,7 @@ use IO::Socket::INET ();
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 17;
+plan tests => 31;
 
 my $cookie = new_session('/cgi-csrf', 'n%3D1');
 my $token = seen(req(GET => '/cgi-csrf/echo.pl', cookie => $cookie))->{DBSESSION_CSRF};
@@ -73,3 +73,33 @@ is req(PUT => '/cgi-csrf/echo.pl', cookie => $cookie, content => 'x')->code, 403
         HTTP::Request->new(DELETE => $url, [Cookie => "session=$cookie"]));
     is $res->code, 403, 'DELETE without a token: 403';
 }
+
+# Every method but GET, HEAD, OPTIONS and TRACE needs the token: WebDAV's
+# and custom ones too.
+sub request_with {
+    my ($method, $path, @headers) = @_;
+    require HTTP::Request;
+    my $url = Apache::TestRequest::resolve_url($path);
+    return Apache::TestRequest::user_agent()->request(
+        HTTP::Request->new($method => $url, [Cookie => "session=$cookie", @headers]));
+}
+my $before = n_now();
+for my $method (qw(PROPFIND MKCOL COPY MOVE LOCK FROB)) {
+    is request_with($method, '/cgi-csrf/echo.pl?set=n%3D66')->code, 403,
+        "$method without a token: 403";
+}
+is n_now(), $before, '...and none of them wrote';
+is request_with(FROB => '/cgi-csrf/echo.pl?set=n%3D67', 'X-CSRF-Token' => $token)->code,
+    200, 'FROB with the token: 200';
+is n_now(), '67', '...and its write committed';
+
+# An internal redirect into the scope from one without the check (a
+# RewriteRule of a public directory) is checked as well.
+is req(POST => '/public-rw/x?set=n%3D68', cookie => $cookie, content => 'a=1',
+       @form)->code, 403, 'a POST redirected into the CSRF scope without a token: 403';
+is n_now(), '67', '...and its write rolled back';
+my $res = req(POST => '/public-rw/x?set=n%3D69', cookie => $cookie,
+              content => "a=1&_csrf=$token", @form);
+is $res->code, 200, '...with _csrf in its form: 200';
+is seen($res)->{BODY_MD5}, md5_hex("a=1&_csrf=$token"), '...the body intact';
+is n_now(), '69', '...and its write committed';
