@@ -11,11 +11,13 @@
  *                    transaction, lock and load the session, expose it
  *   check_authn      AuthType DBSession: the session's user is the user
  *   fixups           DBSessionCSRFCheck           mod_dbsession_csrf.c
- *   output filter    before the headers go out: apply X-DBSession-* writes,
- *                    store them (still uncommitted), decide the cookie;
- *                    at the end of the response (EOS), before its body is
- *                    transmitted: commit or roll back by the final status
- *                    and give the connection back
+ *   output filter    when the handler's first data (or the end of a
+ *                    response without a body) comes, before any content
+ *                    filter and before the headers go out: apply the
+ *                    X-DBSession-* writes, store them, decide the cookie,
+ *                    commit or roll back by the final status and give the
+ *                    connection back; a subrequest's writes are applied
+ *                    before that, refused (and logged) after
  *   handler          dbsession-status             mod_dbsession_status.c
  *   log_transaction  a fallback end for a response that never reached the
  *                    filter's end; the expired-row cleanup
@@ -55,9 +57,13 @@
 #include "dbs_session.h"
 #include "dbs_store.h"
 
-#define FILTER_NAME   "DBSESSION"
-#define RETRY_AFTER   DBSESSION_RETRY_AFTER
-#define CLEANUP_BATCH 500
+#define FILTER_NAME        "DBSESSION"
+#define SUBREQ_FILTER_NAME "DBSESSION_SUBREQ"
+/* Our output filters come before every content filter (mod_include's,
+ * mod_deflate's...): they see the handler's first data. */
+#define DBSESSION_FTYPE (AP_FTYPE_RESOURCE - 1)
+#define RETRY_AFTER     DBSESSION_RETRY_AFTER
+#define CLEANUP_BATCH   500
 
 /* ------------------------------------------------------------------------ */
 /* The request's session                                                    */
@@ -432,17 +438,22 @@ static int dbsession_header_parser(request_rec *r)
         }
         rs = dbsession_request(r);
     }
-    if (rs->failed || dbsession_finished(rs) || dbs_txn_doomed(rs->txn)) {
+    if (rs->failed || (!dbsession_finished(rs) && dbs_txn_doomed(rs->txn))) {
         return DECLINED;
     }
-    /* Subrequests and internal redirects share the connection. */
-    dbsession_dbd_lend(rs, r);
-    /* A handler that redirected internally (a CGI's local Location) wrote
-     * its headers on the previous request_rec: they count. */
-    if (r->prev && !rs->saved && r->prev->status < rs->conf.rollback_status &&
-        apply_writes(r, rs, take_writes(r->prev)) != OK) {
-        return HTTP_INTERNAL_SERVER_ERROR;
+    if (!dbsession_finished(rs)) {
+        /* Subrequests and internal redirects share the connection. */
+        dbsession_dbd_lend(rs, r);
+        /* A handler that redirected internally (a CGI's local Location)
+         * wrote its headers on the previous request_rec: they count. */
+        if (r->prev && !rs->saved &&
+            r->prev->status < rs->conf.rollback_status &&
+            apply_writes(r, rs, take_writes(r->prev)) != OK) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
+    /* After the commit (a subrequest of SSI in the body, say) the session
+     * is still there to read. */
     expose(r, rs);
     return DECLINED;
 }
@@ -642,6 +653,15 @@ static void keep_out_of_shared_caches(request_rec *r, dbsession_request_t *rs)
     }
 }
 
+void dbsession_log_late_write(request_rec *r, const char *what)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  DBSLOGNO(041) "%s came after the session's transaction "
+                                "ended (the response had started): not "
+                                "applied",
+                  what);
+}
+
 /* Apply write-back operations to the request's session (not stored yet). */
 static int apply_writes(request_rec *r, dbsession_request_t *rs,
                         dbs_writes_t *w)
@@ -710,29 +730,15 @@ typedef enum {
     FILTER_DISCARD
 } dbsession_filter_state_e;
 
-static int has_eos(apr_bucket_brigade *bb)
-{
-    apr_bucket *b;
-
-    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
-         b = APR_BUCKET_NEXT(b)) {
-        if (APR_BUCKET_IS_EOS(b)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The response is decided (its end passes the filter before its body goes
- * to the client): commit or roll back now, so that a slow client holds
- * neither a lock nor a connection. An HTTP status when the commit failed
- * while the headers can still change. */
-static int end_of_response(request_rec *r, dbsession_request_t *rs,
-                           int headers_pending)
+/* The response is decided (its first data or its end leaves the handler):
+ * commit or roll back now, so that a slow client holds neither a lock nor
+ * a connection, nor a transaction. An HTTP status when the commit failed:
+ * the headers are still to go out. */
+static int end_of_response(request_rec *r, dbsession_request_t *rs)
 {
     int commit = !rolls_back(r, rs);
 
-    if (finish(rs, commit) == APR_SUCCESS || !headers_pending) {
+    if (finish(rs, commit) == APR_SUCCESS) {
         return OK;
     }
     /* Never tell the client that a write succeeded when it did not. */
@@ -759,7 +765,7 @@ static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     request_rec *r = f->r;
     dbsession_request_t *rs = dbsession_request(r);
     dbsession_filter_state_e *state = f->ctx;
-    int headers_pending = 0, status = OK;
+    int status = OK;
 
     if (!state) {
         state = f->ctx = apr_pcalloc(r->pool, sizeof(*state));
@@ -777,7 +783,6 @@ static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         dbs_writes_t *w = take_writes(r);
 
         *state = FILTER_PASS;
-        headers_pending = 1;
         if (rolls_back(r, rs)) {
             withdraw_cookie(r, rs);
         }
@@ -790,8 +795,11 @@ static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             return replace_response(f, bb, status);
         }
     }
-    if (!dbsession_finished(rs) && has_eos(bb)) {
-        status = end_of_response(r, rs, headers_pending);
+    /* The status and headers are final: the transaction ends now, before
+     * any content filter (mod_deflate, mod_include...) sees the body and
+     * long before a slow client has it. */
+    if (!dbsession_finished(rs)) {
+        status = end_of_response(r, rs);
         if (status != OK) {
             return replace_response(f, bb, status);
         }
@@ -802,13 +810,38 @@ static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* A subrequest's X-DBSession-* headers (an SSI-included CGI, say) never
+ * reach the client: they are applied to the session while its transaction
+ * is open, and refused with a log line once it has ended. */
+static apr_status_t dbsession_subreq_filter(ap_filter_t *f,
+                                            apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    dbsession_request_t *rs = dbsession_request(r);
+    dbs_writes_t *w = take_writes(r);
+
+    ap_remove_output_filter(f);
+    if (!rs || rs->failed || dbs_writes_empty(w)) {
+        return ap_pass_brigade(f->next, bb);
+    }
+    if (rs->saved || dbsession_finished(rs)) {
+        dbsession_log_late_write(r, "a subrequest's X-DBSession-* headers");
+    }
+    else if (!dbs_txn_doomed(rs->txn)) {
+        apply_writes(r, rs, w); /* a refused write dooms the transaction */
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
 static void dbsession_insert_filter(request_rec *r)
 {
-    /* Subrequests' headers never reach the client: only the main request
-     * (and its internal redirects) decides. */
-    if (!r->main && dbsession_request(r)) {
-        ap_add_output_filter(FILTER_NAME, NULL, r, r->connection);
+    if (!dbsession_request(r)) {
+        return;
     }
+    /* Only the main request (and its internal redirects) decides the
+     * response; a subrequest may only write before that. */
+    ap_add_output_filter(r->main ? SUBREQ_FILTER_NAME : FILTER_NAME, NULL, r,
+                         r->connection);
 }
 
 /* httpd answers the error our filter raised on the same request_rec: the
@@ -932,7 +965,9 @@ static void dbsession_register_hooks(apr_pool_t *pool)
                                 APR_HOOK_MIDDLE);
     /* Before the HTTP header filter writes the headers. */
     ap_register_output_filter(FILTER_NAME, dbsession_out_filter, NULL,
-                              AP_FTYPE_CONTENT_SET);
+                              DBSESSION_FTYPE);
+    ap_register_output_filter(SUBREQ_FILTER_NAME, dbsession_subreq_filter, NULL,
+                              DBSESSION_FTYPE);
     /* SetHandler dbsession-status. */
     ap_hook_handler(dbsession_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* First, so that mod_log_config and others see the outcome. */

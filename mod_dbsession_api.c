@@ -18,11 +18,12 @@
 
 #include "dbs_codec.h"
 
+/* r's session, to read: also after its transaction ended. */
 static dbsession_request_t *api_session(request_rec *r)
 {
     dbsession_request_t *rs = dbsession_request(r);
 
-    return rs && !rs->failed && !dbsession_finished(rs) ? rs : NULL;
+    return rs && !rs->failed ? rs : NULL;
 }
 
 static apr_status_t api_write(request_rec *r, dbs_op_e op, const char *value)
@@ -34,8 +35,9 @@ static apr_status_t api_write(request_rec *r, dbs_op_e op, const char *value)
     if (!rs) {
         return APR_ENOENT;
     }
-    if (rs->saved) {
-        return APR_EGENERAL; /* the response headers went out already */
+    if (rs->saved || dbsession_finished(rs)) {
+        dbsession_log_late_write(r, "a write through the C API");
+        return APR_EGENERAL;
     }
     /* Everything the session keeps lives in the initial request's pool:
      * a subrequest's dies before the session is stored. */
@@ -98,7 +100,7 @@ static ap_dbd_t *dbsession_dbd(request_rec *r)
 {
     dbsession_request_t *rs = api_session(r);
 
-    if (!rs) {
+    if (!rs || dbsession_finished(rs)) {
         return NULL;
     }
     if (dbs_store_begin_write(rs->txn) != APR_SUCCESS) {

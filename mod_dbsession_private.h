@@ -107,6 +107,10 @@ dbsession_request_t *dbsession_request(request_rec *r);
  * never began) and the connection went back to mod_dbd. */
 int dbsession_finished(const dbsession_request_t *rs);
 
+/* A write that came after the session's transaction ended: not applied,
+ * and logged (what: where it came from). */
+void dbsession_log_late_write(request_rec *r, const char *what);
+
 /* Count `which` in the server-wide counters. */
 #define COUNT(which, n) dbs_stats_add(dbsession_stats, DBS_STAT_##which, (n))
 

@@ -556,17 +556,33 @@ apr_status_t dbs_store_load(dbs_txn_t *t, const char *id_hash,
 
 /* BEGIN, COMMIT or ROLLBACK: prepared where the dialect prepares it, else as
  * a plain statement (also when the prepared one fails: prepared before a
- * schema change, it never ran; a real failure fails again). */
-static int run_control(dbs_txn_t *t, dbs_stmt_e which, const char *sql)
+ * schema change, it never ran; a real failure fails again). On failure
+ * t's error says what failed, first of all (a full disk, not the plain
+ * retry's "no transaction is active"). */
+static int run_control(dbs_txn_t *t, dbs_stmt_e which, const char *sql,
+                       const char *what)
 {
-    int rows;
+    const char *prepared_error = NULL;
+    int rows, rv;
 
-    if (t->state && t->state->stmt[which] &&
-        apr_dbd_pquery(t->driver, t->pool, t->handle, &rows,
-                       t->state->stmt[which], 0, NULL) == 0) {
-        return 0;
+    if (t->state && t->state->stmt[which]) {
+        rv = apr_dbd_pquery(t->driver, t->pool, t->handle, &rows,
+                            t->state->stmt[which], 0, NULL);
+        if (rv == 0) {
+            return 0;
+        }
+        prepared_error = dbs_txn_fail(t, rv, what);
     }
-    return apr_dbd_query(t->driver, t->handle, &rows, sql);
+    rv = apr_dbd_query(t->driver, t->handle, &rows, sql);
+    if (rv != 0) {
+        dbs_txn_fail(t, rv, what);
+        if (prepared_error) {
+            t->error = apr_pstrcat(t->pool, prepared_error,
+                                   " (then as a plain statement: ",
+                                   t->error + strlen(what) + 2, ")", NULL);
+        }
+    }
+    return rv;
 }
 
 /* The transaction is over (state: how), or its begin failed (NEW). */
@@ -634,9 +650,9 @@ apr_status_t dbs_store_begin(dbs_txn_t *t, const char *id_hash,
         ended(t, DBS_TXN_NEW);
         return rv;
     }
-    rv = run_control(t, DBS_STMT_BEGIN, d->begin_sql ? d->begin_sql : "BEGIN");
+    rv = run_control(t, DBS_STMT_BEGIN, d->begin_sql ? d->begin_sql : "BEGIN",
+                     "beginning the transaction");
     if (rv != 0) {
-        dbs_txn_fail(t, rv, "beginning the transaction");
         dbs_store_forget(t);
         ended(t, DBS_TXN_NEW);
         return APR_EGENERAL;
@@ -673,9 +689,9 @@ apr_status_t dbs_store_end(dbs_txn_t *t, int commit)
     }
     if (t->in_txn) {
         rv = run_control(t, commit ? DBS_STMT_COMMIT : DBS_STMT_ROLLBACK,
-                         commit ? "COMMIT" : "ROLLBACK");
+                         commit ? "COMMIT" : "ROLLBACK",
+                         commit ? "commit" : "rollback");
         if (rv != 0) {
-            dbs_txn_fail(t, rv, commit ? "commit" : "rollback");
             status = APR_EGENERAL;
             if (commit) {
                 /* SQLite keeps a transaction open after some failed
@@ -716,6 +732,17 @@ apr_status_t dbs_store_revive(dbs_txn_t *t)
 /* ------------------------------------------------------------------------ */
 /* Writing                                                                  */
 
+/* What each write is doing, for its error. */
+static const char *const write_what[DBS_STMT_COUNT] = {
+    [DBS_STMT_INSERT] = "storing a new session",
+    [DBS_STMT_UPDATE] = "storing the session",
+    [DBS_STMT_UPDATE_NEW_ID] = "storing the session under a new ID",
+    [DBS_STMT_TOUCH] = "extending the session",
+    [DBS_STMT_DELETE] = "deleting the session",
+    [DBS_STMT_REVOKE_OTHERS] = "deleting the user's other sessions",
+    [DBS_STMT_CLEANUP] = "deleting expired sessions",
+};
+
 static apr_status_t run_write(dbs_txn_t *t, dbs_stmt_e which,
                               const char **values, int nvalues, int *nrows)
 {
@@ -734,7 +761,7 @@ static apr_status_t run_write(dbs_txn_t *t, dbs_stmt_e which,
         if (rv == 0) {
             break;
         }
-        dbs_txn_fail(t, rv, "writing the session");
+        dbs_txn_fail(t, rv, write_what[which]);
         dbs_store_forget(t);
         /* Prepare anew and try once more where the statement never reached
          * the server, so the transaction goes on. Any other failure ends

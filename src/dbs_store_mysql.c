@@ -116,9 +116,12 @@ const dbs_dialect_t dbs_dialect_mysql = {
             /* DBSessionLockTimeout 0: InnoDB waits at least a second. */
             [DBS_STMT_LOAD_NOWAIT] = "SELECT " DBS_COLUMNS " FROM " DBS_TABLE
                                      " WHERE id_hash = %s FOR UPDATE NOWAIT",
-            /* No LIMIT in a subquery of IN. */
-            [DBS_STMT_CLEANUP] =
-                "DELETE FROM " DBS_TABLE " WHERE expires_at < %lld LIMIT %d",
+            /* No LIMIT in a subquery of IN, but in a derived table; never
+             * a session that a request holds (its row is locked). */
+            [DBS_STMT_CLEANUP] = "DELETE s FROM " DBS_TABLE
+                                 " AS s JOIN (SELECT id_hash FROM " DBS_TABLE
+                                 " WHERE expires_at < %lld LIMIT %d FOR UPDATE "
+                                 "SKIP LOCKED) AS expired USING (id_hash)",
         },
     .begin_sql = "START TRANSACTION",
     .server_locks = 1,

@@ -162,6 +162,36 @@ START_TEST(cleanup_in_batches)
 }
 END_TEST
 
+/* The cleanup never waits for a session that a request holds (PostgreSQL
+ * and MariaDB skip it; SQLite's cleanup takes no session lock at all). */
+START_TEST(cleanup_skips_held_sessions)
+{
+    unit_conn_t other;
+    dbs_txn_t *holder = unit_txn(&unit_conn, 0), *cleaner;
+    dbs_record_t rec = record(""), got;
+    int deleted = -1, found;
+    char hash[65];
+
+    unit_connect(&other);
+    cleaner = unit_txn(&other, 1);
+    dbs_store_begin(txn, NULL, NULL, NULL);
+    dbs_store_insert(txn, H1, &rec, 100); /* expired, and held below */
+    memset(hash, 'a', 64);
+    hash[64] = '\0';
+    dbs_store_insert(txn, hash, &rec, 100); /* expired */
+    ck_assert_int_eq(dbs_store_end(txn, 1), APR_SUCCESS);
+
+    ck_assert_int_eq(dbs_store_begin(holder, H1, &got, &found), APR_SUCCESS);
+    ck_assert_int_eq(found, 1);
+    ck_assert_msg(dbs_store_cleanup_expired(cleaner, 500, 10, &deleted) ==
+                      APR_SUCCESS,
+                  "%s", dbs_txn_error(cleaner));
+    ck_assert_int_ge(deleted, 1);
+    ck_assert_int_eq(dbs_store_end(holder, 0), APR_SUCCESS);
+    unit_close(&other);
+}
+END_TEST
+
 START_TEST(errors_are_reported_and_recovered)
 {
     dbs_store_t *missing = dbs_store_make(unit_pool, "no_such_table");
@@ -410,6 +440,7 @@ Suite *store_suite(void)
     tcase_add_test(tc, abort_keeps_the_error);
     tcase_add_test(tc, states_and_doom);
     tcase_add_test(tc, cleanup_in_batches);
+    tcase_add_test(tc, cleanup_skips_held_sessions);
     tcase_add_test(tc, errors_are_reported_and_recovered);
     tcase_add_test(tc, sessions_lock_apart);
     tcase_add_test(tc, new_id_is_locked_until_commit);
