@@ -8,7 +8,7 @@ use MIME::Base64 qw(decode_base64);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 38;
+plan tests => 41;
 
 my @db = ('-d', $ENV{DBS_DRIVER}, '-p', $ENV{DBS_PARAMS});
 # (exit status, stdout, stderr) of one run.
@@ -133,3 +133,23 @@ db_scalar("INSERT INTO dbsession (id_hash, user_name, session_data, flash, "
 like $out, qr/^deleted [1-9]\d* expired sessions?$/, 'purge says how many it deleted';
 is db_scalar("SELECT count(*) FROM dbsession WHERE expires_at < " . time), '0',
     '...and none is left';
+
+# What it prints from the table is escaped: a user name stored with a
+# terminal escape, a backslash and a bidi override (the module refuses
+# such names; the table may hold anything) cannot repaint the operator's
+# terminal or pose as another line.
+{
+    my $evil = "ev\\e\e[2J\xe2\x80\xae\r\nrevoked 9 sessions of root";
+    (my $sql_evil = $evil) =~ s/'/''/g;
+    $sql_evil =~ s/\\/\\\\/g if $ENV{DBS_DRIVER} eq 'mysql';    # its escapes
+    db_scalar("INSERT INTO dbsession (id_hash, user_name, session_data, flash, "
+              . "csrf_token, created_at, active_at, expires_at) VALUES ('"
+              . ('f' x 64) . "', '$sql_evil', '', '', '', 1, 1, " . (time + 3600) . ")");
+    my $shown = 'ev\\\\e\\x1B[2J\\u{202E}\\x0D\\x0Arevoked 9 sessions of root';
+    ($st, $out) = ctl(@db, 'list', $evil);
+    is $st, 0, 'list of a user with control characters: exit 0';
+    ($st, $out) = ctl(@db, 'revoke', $evil);
+    is $out, "revoked 1 session of $shown\n", '...revoke prints the name escaped';
+    ($st, $out, $err) = ctl(@db, 'revoke', $evil);
+    is $err, "dbsessionctl: user $shown has no session\n", '...and so does its error';
+}

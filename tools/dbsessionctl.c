@@ -13,6 +13,7 @@
  * key file failed.
  */
 #include "dbs_admin.h"
+#include "dbs_codec.h"
 #include "dbs_crypto.h"
 #include "dbs_parse.h"
 #include "dbs_store.h"
@@ -135,6 +136,13 @@ static int connect_db(ctl_t *ctl)
     return 0;
 }
 
+/* What the table (or an argument) holds, safe to print: controls, bidi
+ * controls and bytes that are not UTF-8 escaped (dbs_printable). */
+static const char *shown(const ctl_t *ctl, const char *text)
+{
+    return dbs_printable(ctl->pool, text);
+}
+
 static int cmd_keygen(apr_pool_t *pool)
 {
     puts(dbs_key_generate(pool));
@@ -182,7 +190,8 @@ static int cmd_list(ctl_t *ctl, const char *user, apr_int64_t now)
         return db_failed(ctl);
     }
     if (sessions->nelts == 0) {
-        return fail(EXIT_NOT_FOUND, "no live session of user %s", user);
+        return fail(EXIT_NOT_FOUND, "no live session of user %s",
+                    shown(ctl, user));
     }
     printf("%-8s  %-20s  %-20s  %s\n", "hash", "created", "last active",
            "expires");
@@ -190,7 +199,7 @@ static int cmd_list(ctl_t *ctl, const char *user, apr_int64_t now)
         const dbs_admin_session_t *s =
             &APR_ARRAY_IDX(sessions, i, dbs_admin_session_t);
 
-        printf("%-8s  %-20s  %-20s  %s\n", s->hash_prefix,
+        printf("%-8s  %-20s  %-20s  %s\n", shown(ctl, s->hash_prefix),
                utc(ctl->pool, s->created_at), utc(ctl->pool, s->active_at),
                utc(ctl->pool, s->expires_at));
     }
@@ -205,10 +214,10 @@ static int cmd_revoke(ctl_t *ctl, const char *user)
         return db_failed(ctl);
     }
     if (deleted == 0) {
-        return fail(EXIT_NOT_FOUND, "user %s has no session", user);
+        return fail(EXIT_NOT_FOUND, "user %s has no session", shown(ctl, user));
     }
     printf("revoked %d session%s of %s\n", deleted, deleted == 1 ? "" : "s",
-           user);
+           shown(ctl, user));
     return 0;
 }
 
@@ -225,12 +234,12 @@ static int cmd_revoke_id(ctl_t *ctl, const char *prefix)
     }
     if (matched == 0) {
         return fail(EXIT_NOT_FOUND, "no session's ID hash starts with %s",
-                    prefix);
+                    shown(ctl, prefix));
     }
     if (matched > 1) {
         return fail(EXIT_NOT_FOUND,
                     "%d sessions match %s: give more digits; none revoked",
-                    matched, prefix);
+                    matched, shown(ctl, prefix));
     }
     printf("revoked 1 session\n");
     return 0;
@@ -292,11 +301,11 @@ static int cmd_cookie(ctl_t *ctl, const cookie_args_t *a, apr_int64_t now)
     }
     if (s.via_previous) {
         printf("an ID that renewal replaced: the session now goes by %s\n",
-               s.hash_prefix);
+               shown(ctl, s.hash_prefix));
     }
     printf("user %s, created %s, last active %s, %s %s\n",
-           *s.user ? s.user : "(none)", utc(ctl->pool, s.created_at),
-           utc(ctl->pool, s.active_at),
+           *s.user ? shown(ctl, s.user) : "(none)",
+           utc(ctl->pool, s.created_at), utc(ctl->pool, s.active_at),
            s.expires_at >= now ? "expires" : "EXPIRED",
            utc(ctl->pool, s.expires_at));
     return 0;
@@ -329,7 +338,8 @@ static int parse_options(int argc, const char *const *argv, int *i, ctl_t *ctl,
             target = &cookie->cipher;
         }
         else {
-            return fail(EXIT_USAGE, "unknown option %s (see --help)", opt);
+            return fail(EXIT_USAGE, "unknown option %s (see --help)",
+                        shown(ctl, opt));
         }
         if (++*i >= argc) {
             return fail(EXIT_USAGE, "%s needs a value", opt);
@@ -389,7 +399,8 @@ static int run(ctl_t *ctl, int argc, const char *const *argv)
     }
     if (strcmp(command, "stats") != 0 && strcmp(command, "purge") != 0 &&
         !takes_arg) {
-        return fail(EXIT_USAGE, "unknown command %s (see --help)", command);
+        return fail(EXIT_USAGE, "unknown command %s (see --help)",
+                    shown(ctl, command));
     }
     if ((status = connect_db(ctl)) != 0) {
         return status;
