@@ -8,7 +8,7 @@ use MIME::Base64 qw(decode_base64);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 41;
+plan tests => 45;
 
 my @db = ('-d', $ENV{DBS_DRIVER}, '-p', $ENV{DBS_PARAMS});
 # (exit status, stdout, stderr) of one run.
@@ -152,4 +152,30 @@ is db_scalar("SELECT count(*) FROM dbsession WHERE expires_at < " . time), '0',
     is $out, "revoked 1 session of $shown\n", '...revoke prints the name escaped';
     ($st, $out, $err) = ctl(@db, 'revoke', $evil);
     is $err, "dbsessionctl: user $shown has no session\n", '...and so does its error';
+}
+
+# SQLite's lock table beside the database: a link planted at its path (the
+# directory is httpd's user's, so any CGI could) is refused, naming the
+# path, and what it points at is left as it was (a root dbsessionctl once
+# truncated and overwrote it).
+SKIP: {
+    skip 'the lock table file is SQLite\'s', 4 unless $ENV{DBS_DRIVER} eq 'sqlite3';
+    require File::Temp;
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    my $db = "$dir/sessions.db";
+    system('sh', '-c', 'sqlite3 "$1" < dbd_schema.sql', 'sh', $db) == 0 or die 'sqlite3';
+    my $victim = "$dir/victim";
+    my $precious = "root:x:0:0:root:/root:/bin/bash\n" x 3;
+    open my $vf, '>', $victim or die $!;
+    print $vf $precious;
+    close $vf;
+    symlink $victim, "$db-dbsession-locks" or die "symlink: $!";
+    ($st, $out, $err) = ctl('-d', 'sqlite3', '-p', $db, 'purge');
+    is $st, 3, 'a link at the lock table\'s path: exit 3';
+    like $err, qr/\Q$db-dbsession-locks\E is a symbolic link: refused/, '...naming it';
+    my $now = do { open my $f, '<', $victim or die $!; local $/; <$f> };
+    is $now, $precious, '...and the file it points at is unchanged';
+    unlink "$db-dbsession-locks";
+    ($st, $out) = ctl('-d', 'sqlite3', '-p', $db, 'purge');
+    is $st, 0, 'without it, the tool makes its own and works';
 }
