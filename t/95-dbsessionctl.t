@@ -8,16 +8,22 @@ use MIME::Base64 qw(decode_base64);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 45;
+plan tests => 57;
 
 my @db = ('-d', $ENV{DBS_DRIVER}, '-p', $ENV{DBS_PARAMS});
-# (exit status, stdout, stderr) of one run.
-sub ctl {
-    my @args = @_;
+# (exit status, stdout, stderr) of one run; ctl_in($stdin, ...) feeds it
+# standard input.
+sub ctl { return ctl_in('', @_) }
+sub ctl_in {
+    my ($input, @args) = @_;
+    my ($in_fh, $in) = tempfile(UNLINK => 1);
+    print $in_fh $input;
+    close $in_fh;
     my ($out_fh, $out) = tempfile(UNLINK => 1);
     my ($err_fh, $err) = tempfile(UNLINK => 1);
     my $pid = fork // die "fork: $!";
     if (!$pid) {
+        open STDIN, '<', $in or die $!;
         open STDOUT, '>', $out or die $!;
         open STDERR, '>', $err or die $!;
         exec './dbsessionctl', @args or die "exec: $!";
@@ -32,6 +38,11 @@ sub ctl {
 my ($st, $out, $err) = ctl('--help');
 is $st, 0, '--help: exit 0';
 like $out, qr/revoke-id PREFIX/, '...lists the commands';
+# Secrets never on the command line: --help shows them read from a file
+# and from standard input.
+like $out, qr/^  -p \@FILE /m, '...the parameters from a file (-p @FILE)';
+like $out, qr/^  cookie -k KEYFILE \[-n NAME\] \[-c CIPHER\] -$/m,
+    '...and the cookie from standard input, never as an argument';
 ($st, $out, $err) = ctl();
 is $st, 2, 'no command: exit 2 (usage)';
 ($st, $out, $err) = ctl(@db, 'frobnicate');
@@ -98,6 +109,30 @@ like $out, qr/^opens with key 1 of 2 \(key id [0-9a-f]{8}\)$/m, '...with the fir
 my ($hash) = $out =~ /^session ID hash ([0-9a-f]{8})$/m;
 ok defined $hash && grep({ $_ eq $hash } @prefixes), '...the session list shows';
 like $out, qr/^user carol, created .* expires /m, '...and its row';
+# The same without a secret on the command line: the parameters from a
+# private file, the cookie from standard input.
+my ($pfh, $params_file) = tempfile(UNLINK => 1);
+print $pfh "$ENV{DBS_PARAMS}\n";
+close $pfh;
+chmod 0600, $params_file;
+my @db_file = ('-d', $ENV{DBS_DRIVER}, '-p', "\@$params_file");
+my ($st2, $out2) = ctl_in("$carol[0]\n", @db_file, 'cookie', '-k', $keyfile, '-');
+is $st2, 0, 'cookie -k KEYFILE - with -p @FILE: exit 0';
+is $out2, $out, '...the same answer, row included';
+($st2, $out2) = ctl_in("session=$carol[0]\r\n", 'cookie', '-k', $keyfile, '-');
+like $out2, qr/^opens with key 1 of 2/m, '..."name=value" and a CR LF line end on standard input too';
+($st2, $out2, $err) = ctl_in('', 'cookie', '-k', $keyfile, '-');
+is $st2, 3, 'empty standard input: exit 3';
+($st2, $out2) = ctl(@db_file, 'stats');
+is $st2, 0, 'stats with -p @FILE: exit 0';
+like $out2, qr/^rows\s+\d+$/m, '...counts';
+chmod 0644, $params_file;
+($st2, $out2, $err) = ctl(@db_file, 'stats');
+is $st2, 3, 'a parameters file every user can read: exit 3';
+like $err, qr/-p \@\Q$params_file\E is readable by every user/, '...saying so';
+($st2, $out2, $err) = ctl('-d', $ENV{DBS_DRIVER}, '-p', '@/nonexistent/params', 'stats');
+is $st2, 3, 'a parameters file that cannot be read: exit 3';
+like $err, qr{-p \@/nonexistent/params: cannot open it}, '...naming it';
 ($st, $out) = ctl(@db, 'cookie', '-k', $keyfile, "session=$carol[0]");
 is $st, 0, 'cookie takes "name=value" too';
 ($st, $out) = ctl('cookie', '-k', $keyfile, $carol[0]);
