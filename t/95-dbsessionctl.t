@@ -8,7 +8,7 @@ use MIME::Base64 qw(decode_base64);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 57;
+plan tests => 61;
 
 my @db = ('-d', $ENV{DBS_DRIVER}, '-p', $ENV{DBS_PARAMS});
 # (exit status, stdout, stderr) of one run; ctl_in($stdin, ...) feeds it
@@ -213,4 +213,25 @@ SKIP: {
     unlink "$db-dbsession-locks";
     ($st, $out) = ctl('-d', 'sqlite3', '-p', $db, 'purge');
     is $st, 0, 'without it, the tool makes its own and works';
+}
+
+# list and revoke match the user name byte for byte: ALICE, "alice " and
+# alíce are other users (MariaDB's collations once matched them).
+{
+    my @names = ('alice-c', 'ALICE-C', 'alice-c ', "al\xc3\xadce-c");
+    my $n = 0;
+    for my $name (@names) {
+        db_scalar("INSERT INTO dbsession (id_hash, user_name, session_data, flash, "
+                  . "csrf_token, created_at, active_at, expires_at) VALUES ('"
+                  . sprintf('%064x', 0xc0 + $n++) . "', '$name', '', '', '', 1, 1, "
+                  . (time + 3600) . ")");
+    }
+    ($st, $out) = ctl(@db, 'list', 'alice-c');
+    is scalar(() = $out =~ /^[0-9a-f]{8}  /mg), 1, 'list alice-c: her one session, no lookalike';
+    ($st, $out) = ctl(@db, 'revoke', 'alice-c');
+    is $out, "revoked 1 session of alice-c\n", 'revoke alice-c: one session';
+    is db_scalar("SELECT count(*) FROM dbsession WHERE id_hash LIKE '000000%' "
+                 . "AND user_name <> ''"), '3', '...the lookalikes are kept';
+    ($st) = ctl(@db, 'list', 'alice-c');
+    is $st, 1, '...and alice-c has none left';
 }
