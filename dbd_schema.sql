@@ -13,6 +13,13 @@
 -- bytes). TEXT holds that on SQLite and PostgreSQL; MySQL/MariaDB's TEXT
 -- stops at 65535 bytes, so the ALTER TABLE at the end, in a comment that
 -- only MySQL and MariaDB execute, makes them MEDIUMTEXT (16 MiB) there.
+-- user_name compares byte for byte (Revoke-Others, dbsessionctl list and
+-- revoke): SQLite's default collation is BINARY (memcmp) and PostgreSQL's
+-- collations are deterministic (only identical bytes are equal; VARCHAR
+-- never pads), but MySQL/MariaDB's collations match ALICE, an accented
+-- alice and "alice " to alice (case, accents, and PAD SPACE, which even
+-- utf8mb4_bin has in MariaDB): the same ALTER makes user_name VARBINARY
+-- there (bytes, NO PAD).
 CREATE TABLE dbsession (
     id_hash      CHAR(64)     NOT NULL PRIMARY KEY,
     user_name    VARCHAR(255) NOT NULL DEFAULT '',
@@ -30,4 +37,5 @@ CREATE INDEX dbsession_expires_at ON dbsession (expires_at);
 CREATE INDEX dbsession_user_name ON dbsession (user_name);
 CREATE INDEX dbsession_prev_id_hash ON dbsession (prev_id_hash);
 /*!40100 ALTER TABLE dbsession MODIFY session_data MEDIUMTEXT NOT NULL,
-                              MODIFY flash MEDIUMTEXT NOT NULL */;
+                              MODIFY flash MEDIUMTEXT NOT NULL,
+                              MODIFY user_name VARBINARY(255) NOT NULL DEFAULT '' */;

@@ -173,6 +173,29 @@ static dbsession_server_conf_t *server_conf_of(cmd_parms *cmd)
     return ap_get_module_config(cmd->server->module_config, &dbsession_module);
 }
 
+/* An inline DBSessionKey is as secret as the file that holds it: a warning
+ * (once per line) when every user can read that file. */
+static void warn_readable_key(cmd_parms *cmd)
+{
+    static const ap_directive_t *warned;
+    const ap_directive_t *d = cmd->directive;
+    apr_finfo_t info;
+
+    if (d == warned || !d->filename ||
+        apr_stat(&info, d->filename, APR_FINFO_PROT, cmd->temp_pool) !=
+            APR_SUCCESS ||
+        !(info.protection & APR_FPROT_WREAD)) {
+        return;
+    }
+    warned = d;
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, cmd->server,
+                 DBSLOGNO(003) "DBSessionKey at %s:%d: %s is readable by "
+                               "every user, and so is the key: move it to a "
+                               "DBSessionKeyFile only root can read, or chmod "
+                               "o-r the file",
+                 d->filename, d->line_num, d->filename);
+}
+
 static const char *add_keys(cmd_parms *cmd, void *dconf, const char *arg)
 {
     dbsession_server_conf_t *sconf = server_conf_of(cmd);
@@ -187,6 +210,9 @@ static const char *add_keys(cmd_parms *cmd, void *dconf, const char *arg)
             ? dbs_keyring_add_file(sconf->core.keys, cmd->temp_pool,
                                    ap_server_root_relative(cmd->temp_pool, arg))
             : dbs_keyring_add(sconf->core.keys, arg);
+    if (!err && !cmd->info) {
+        warn_readable_key(cmd);
+    }
     /* The reason never repeats the key. */
     return err ? bad_value(cmd, err) : NULL;
 }

@@ -1,6 +1,7 @@
 /* dbs_codec: see dbs_codec.h. */
 #include "dbs_codec.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <apr_lib.h>
@@ -216,13 +217,15 @@ char *dbs_data_encode(apr_pool_t *pool, const apr_table_t *data)
 }
 
 /* The length of the UTF-8 sequence at s (shortest form, no surrogates, at
- * most U+10FFFF), 0 when it is not one. */
-static apr_size_t utf8_sequence(const unsigned char *s)
+ * most U+10FFFF), 0 when it is not one; *code_point its code point. */
+static apr_size_t utf8_sequence(const unsigned char *s,
+                                unsigned long *code_point)
 {
     apr_size_t len, i;
     unsigned long cp;
 
     if (s[0] < 0x80) {
+        *code_point = s[0];
         return 1;
     }
     if (s[0] >= 0xC2 && s[0] <= 0xDF) {
@@ -247,7 +250,19 @@ static apr_size_t utf8_sequence(const unsigned char *s)
         (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
         return 0;
     }
+    *code_point = cp;
     return len;
+}
+
+/* Whether code point cp would let a name forge or hide what an operator
+ * reads in a log or a listing: the C0 controls and DEL, the C1 controls
+ * U+0080-U+009F, the line and paragraph separators U+2028 and U+2029, the
+ * bidi embeddings and overrides U+202A-U+202E and the bidi isolates
+ * U+2066-U+2069. */
+static int forbidden_in_user(unsigned long cp)
+{
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) ||
+           (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 const char *dbs_user_check(const char *user)
@@ -258,15 +273,47 @@ const char *dbs_user_check(const char *user)
         return "the user name is longer than 255 bytes";
     }
     while (*p) {
-        apr_size_t len = utf8_sequence(p);
+        unsigned long cp;
+        apr_size_t len = utf8_sequence(p, &cp);
 
         if (len == 0) {
             return "the user name is not valid UTF-8";
         }
-        if (len == 1 && (*p < 0x20 || *p == 0x7F)) {
-            return "the user name holds a control character";
+        if (forbidden_in_user(cp)) {
+            return "the user name holds a control character (C0, C1, a line "
+                   "separator or a bidi control)";
         }
         p += len;
     }
     return NULL;
+}
+
+const char *dbs_printable(apr_pool_t *pool, const char *text)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    /* At most 4 bytes out per byte in: "\xHH", or "\u{XXXX}" for 2 or 3. */
+    char *out = apr_palloc(pool, strlen(text) * 4 + 1), *o = out;
+
+    while (*p) {
+        unsigned long cp;
+        apr_size_t len = utf8_sequence(p, &cp);
+
+        if (len == 0 || (len == 1 && forbidden_in_user(cp))) {
+            o += sprintf(o, "\\x%02X", *p++);
+        }
+        else if (forbidden_in_user(cp)) {
+            o += sprintf(o, "\\u{%04lX}", cp);
+            p += len;
+        }
+        else {
+            if (*p == '\\') {
+                *o++ = '\\';
+            }
+            memcpy(o, p, len);
+            o += len;
+            p += len;
+        }
+    }
+    *o = '\0';
+    return out;
 }

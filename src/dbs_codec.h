@@ -18,11 +18,20 @@
 int dbs_identifier_valid(const char *s, size_t max_chars);
 int dbs_key_is_valid(const char *key);
 
-/* A session's user name (decoded): valid UTF-8, no control characters, at
- * most DBS_USER_MAX_BYTES bytes (the schema's VARCHAR(255)). NULL or a
- * reason. */
+/* A session's user name (decoded): valid UTF-8 without C0 or C1 controls
+ * (U+0000-U+001F, U+007F-U+009F), the line and paragraph separators U+2028
+ * and U+2029, the bidi embeddings and overrides U+202A-U+202E or the bidi
+ * isolates U+2066-U+2069; at most DBS_USER_MAX_BYTES bytes (the schema's
+ * 255). NULL or a reason. */
 #define DBS_USER_MAX_BYTES 255
 const char *dbs_user_check(const char *user);
+
+/* text as a terminal or a log may show it: a backslash doubled; C0
+ * controls, DEL and bytes that are not UTF-8 as \xHH; the C1 controls, the
+ * line and paragraph separators and the bidi controls that dbs_user_check
+ * refuses as \u{XXXX}; everything else as is. In pool. (dbsessionctl prints
+ * what it reads from the table through it.) */
+const char *dbs_printable(apr_pool_t *pool, const char *text);
 
 /* Percent-decode len bytes ('+' is a space). NULL or a reason. A decoded NUL
  * byte is refused: values travel as C strings and environment variables. */

@@ -2,6 +2,7 @@
 #include "dbs_crypto.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
@@ -114,6 +115,37 @@ const char *dbs_keyring_add(dbs_keyring_t *ring, const char *base64_key)
     return NULL;
 }
 
+const char *dbs_keyfile_check(apr_pool_t *pool, const char *path,
+                              apr_filetype_e type, apr_fileperms_t prot,
+                              apr_uid_t owner, apr_uid_t starter)
+{
+    if (type == APR_DIR) {
+        return apr_psprintf(pool, "%s is a directory, not a key file", path);
+    }
+    if (type != APR_REG) {
+        return apr_psprintf(pool, "%s is not a regular file", path);
+    }
+    if (prot & APR_FPROT_WREAD) {
+        return apr_psprintf(pool,
+                            "%s is readable by every user: chmod o-r it "
+                            "(keys must stay secret)",
+                            path);
+    }
+    if (prot & (APR_FPROT_GWRITE | APR_FPROT_WWRITE)) {
+        return apr_psprintf(pool,
+                            "%s is writable by its group or others: chmod "
+                            "go-w it (whoever can write it chooses the keys)",
+                            path);
+    }
+    if (owner != 0 && owner != starter) {
+        return apr_psprintf(pool,
+                            "%s is owned by uid %ld, neither root nor the "
+                            "user httpd starts as (uid %ld): chown root it",
+                            path, (long)owner, (long)starter);
+    }
+    return NULL;
+}
+
 const char *dbs_keyring_add_file(dbs_keyring_t *ring, apr_pool_t *pool,
                                  const char *path)
 {
@@ -121,30 +153,30 @@ const char *dbs_keyring_add_file(dbs_keyring_t *ring, apr_pool_t *pool,
     apr_finfo_t info;
     char line[512];
     int lineno = 0, added = 0;
+    const char *err;
     apr_status_t rv;
 
-    if (apr_stat(&info, path, APR_FINFO_TYPE | APR_FINFO_PROT, pool) ==
-        APR_SUCCESS) {
-        if (info.filetype == APR_DIR) {
-            return apr_psprintf(pool, "%s is a directory, not a key file",
-                                path);
-        }
-        if (info.protection & APR_FPROT_WREAD) {
-            return apr_psprintf(pool,
-                                "%s is readable by every user: chmod o-r it "
-                                "(keys must stay secret)",
-                                path);
-        }
-    }
-    rv = apr_file_open(&file, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, pool);
+    /* Checked on what was opened (no swap between a check and the open);
+     * non-blocking, so that a FIFO cannot stall the startup. */
+    rv = apr_file_open(&file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK,
+                       APR_FPROT_OS_DEFAULT, pool);
     if (rv != APR_SUCCESS) {
         char buf[120];
         return apr_psprintf(pool, "cannot open %s: %s", path,
                             apr_strerror(rv, buf, sizeof(buf)));
     }
+    rv = apr_file_info_get(
+        &info, APR_FINFO_TYPE | APR_FINFO_PROT | APR_FINFO_USER, file);
+    err = rv != APR_SUCCESS
+              ? apr_psprintf(pool, "cannot stat %s", path)
+              : dbs_keyfile_check(pool, path, info.filetype, info.protection,
+                                  info.user, (apr_uid_t)geteuid());
+    if (err) {
+        apr_file_close(file);
+        return err;
+    }
     while (apr_file_gets(line, sizeof(line), file) == APR_SUCCESS) {
         char *start = line, *end;
-        const char *err;
 
         lineno++;
         while (*start == ' ' || *start == '\t') {

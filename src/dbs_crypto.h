@@ -8,6 +8,7 @@
 #ifndef DBS_CRYPTO_H
 #define DBS_CRYPTO_H
 
+#include <apr_file_info.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
 
@@ -45,7 +46,10 @@ const char *dbs_key_decode(const char *text, unsigned char out[DBS_KEY_BYTES]);
 
 dbs_keyring_t *dbs_keyring_make(apr_pool_t *pool);
 const char *dbs_keyring_add(dbs_keyring_t *ring, const char *base64_key);
-/* One key per line; '#' comments and blank lines ignored. */
+/* One key per line; '#' comments and blank lines ignored. The file must
+ * pass dbs_keyfile_check, with the effective uid of the caller as the user
+ * that starts httpd (the module reads it while httpd reads its
+ * configuration, before it switches user). */
 const char *dbs_keyring_add_file(dbs_keyring_t *ring, apr_pool_t *pool,
                                  const char *path);
 int dbs_keyring_count(const dbs_keyring_t *ring);
@@ -90,5 +94,14 @@ const char *dbs_key_generate(apr_pool_t *pool);
 /* Whether a presented token is the session's, in constant time (for equal
  * lengths). An empty session token matches nothing. */
 int dbs_token_matches(const char *expected, const char *presented);
+
+/* Whether a key file of this type, permissions and owner may be used, when
+ * `starter` is the user httpd starts as: a regular file that no other user
+ * can read and neither its group nor others can write (whoever can write it
+ * chooses the keys), owned by root or `starter`. NULL or the reason,
+ * naming path. */
+const char *dbs_keyfile_check(apr_pool_t *pool, const char *path,
+                              apr_filetype_e type, apr_fileperms_t prot,
+                              apr_uid_t owner, apr_uid_t starter);
 
 #endif

@@ -21,11 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <apr_strings.h>
 
 #define MAGIC            0x44425331u /* "DBS1" */
 #define VERSION          1u
@@ -215,47 +216,181 @@ static int layout_matches(const shared_t *shm)
            shm->nslots == DBS_LOCK_SLOTS && shm->slot_size == sizeof(slot_t);
 }
 
-static apr_status_t map_table(const char *path, shared_t **out,
-                              const char **err)
+const char *dbs_lock_owner_check(const struct stat *db, const struct stat *lock)
 {
-    struct stat st;
-    shared_t *shm;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (!S_ISREG(lock->st_mode)) {
+        return "not a regular file";
+    }
+    if (lock->st_uid != db->st_uid) {
+        return "not owned by the database file's owner";
+    }
+    return NULL;
+}
 
-    if (fd < 0) {
-        *err = strerror(errno);
+const char *dbs_lock_creation(const struct stat *db, uid_t euid, int *chown)
+{
+    *chown = euid == 0 && db->st_uid != 0;
+    if (euid != 0 && euid != db->st_uid) {
+        return "this user does not own the database file (run as its owner "
+               "or as root)";
+    }
+    return NULL;
+}
+
+static apr_status_t os_error(apr_pool_t *pool, const char **err,
+                             const char *what, const char *path)
+{
+    int e = errno;
+
+    *err = apr_psprintf(pool, "%s %s: %s", what, path, strerror(e));
+    return APR_FROM_OS_ERROR(e);
+}
+
+/* Map the open lock table of fd. */
+static apr_status_t map_fd(int fd, shared_t **out)
+{
+    shared_t *shm =
+        mmap(NULL, sizeof(shared_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+    if (shm == MAP_FAILED) {
         return APR_FROM_OS_ERROR(errno);
     }
-    /* One process initialises; the others wait for it here. */
-    if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0 ||
-        ((size_t)st.st_size < sizeof(shared_t) &&
-         ftruncate(fd, sizeof(shared_t)) != 0)) {
-        *err = strerror(errno);
-        close(fd);
-        return APR_EGENERAL;
-    }
-    shm =
-        mmap(NULL, sizeof(shared_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (shm == MAP_FAILED) {
-        *err = strerror(errno);
-        close(fd);
-        return APR_EGENERAL;
-    }
-    if (!layout_matches(shm)) {
-        memset(shm, 0, sizeof(*shm));
-        shm->version = VERSION;
-        shm->nslots = DBS_LOCK_SLOTS;
-        shm->slot_size = sizeof(slot_t);
-        atomic_thread_fence(memory_order_seq_cst);
-        shm->magic = MAGIC;
-    }
-    flock(fd, LOCK_UN);
-    close(fd); /* the mapping stays */
     *out = shm;
     return APR_SUCCESS;
 }
 
-apr_status_t dbs_locktable_open(const char *path, dbs_locktable_t **table,
+/* An existing lock table, checked and never changed. */
+static apr_status_t map_existing(int fd, const char *path,
+                                 const struct stat *db, apr_pool_t *pool,
+                                 shared_t **out, const char **err)
+{
+    struct stat st;
+    const char *why;
+    shared_t *shm = NULL;
+
+    if (fstat(fd, &st) != 0) {
+        return os_error(pool, err, "cannot stat", path);
+    }
+    if ((why = dbs_lock_owner_check(db, &st))) {
+        *err = apr_psprintf(pool,
+                            "%s is %s (uid %ld; the database file's is %ld): "
+                            "refused",
+                            path, why, (long)st.st_uid, (long)db->st_uid);
+        return APR_EACCES;
+    }
+    if (st.st_size != (off_t)sizeof(shared_t)) {
+        *err = apr_psprintf(pool,
+                            "%s is %ld bytes, not %lu: not a lock table of "
+                            "this version; refused (remove it while no server "
+                            "uses the database)",
+                            path, (long)st.st_size,
+                            (unsigned long)sizeof(shared_t));
+        return APR_EGENERAL;
+    }
+    if (map_fd(fd, &shm) != APR_SUCCESS) {
+        return os_error(pool, err, "cannot map", path);
+    }
+    if (!layout_matches(shm)) {
+        munmap(shm, sizeof(shared_t));
+        *err = apr_psprintf(pool,
+                            "%s has no lock table header: refused (remove it "
+                            "while no server uses the database)",
+                            path);
+        return APR_EGENERAL;
+    }
+    *out = shm;
+    return APR_SUCCESS;
+}
+
+/* A new lock table: made complete under a temporary name (mkstemp: O_EXCL,
+ * mode 0600) and then linked to path, which fails if anything (a link
+ * included) is there by then: APR_EEXIST, and the caller opens that. */
+static apr_status_t map_new(const char *path, const struct stat *db,
+                            apr_pool_t *pool, shared_t **out, const char **err)
+{
+    char *tmp = apr_pstrcat(pool, path, ".new-XXXXXX", NULL);
+    const char *why;
+    shared_t *shm = NULL;
+    int fd, hand_over, e;
+
+    if ((why = dbs_lock_creation(db, geteuid(), &hand_over))) {
+        *err = apr_psprintf(pool, "cannot create %s: %s", path, why);
+        return APR_EACCES;
+    }
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+        return os_error(pool, err, "cannot create", tmp);
+    }
+    if (fchmod(fd, 0600) != 0 ||
+        (hand_over && fchown(fd, db->st_uid, db->st_gid) != 0) ||
+        ftruncate(fd, sizeof(shared_t)) != 0 || map_fd(fd, &shm) != 0) {
+        e = errno;
+        goto failed;
+    }
+    shm->version = VERSION;
+    shm->nslots = DBS_LOCK_SLOTS;
+    shm->slot_size = sizeof(slot_t);
+    shm->magic = MAGIC;
+    if (link(tmp, path) != 0) {
+        e = errno;
+        goto failed;
+    }
+    unlink(tmp);
+    close(fd); /* the mapping stays */
+    *out = shm;
+    return APR_SUCCESS;
+
+failed:
+    if (shm) {
+        munmap(shm, sizeof(shared_t));
+    }
+    unlink(tmp);
+    close(fd);
+    if (e == EEXIST) {
+        return APR_EEXIST;
+    }
+    *err = apr_psprintf(pool, "cannot create %s: %s", path, strerror(e));
+    return APR_FROM_OS_ERROR(e);
+}
+
+static apr_status_t map_table(const char *path, const char *db_path,
+                              apr_pool_t *pool, shared_t **out,
+                              const char **err)
+{
+    struct stat db;
+    apr_status_t rv;
+    int fd, attempt;
+
+    if (stat(db_path, &db) != 0) {
+        return os_error(pool, err, "cannot stat the database file", db_path);
+    }
+    /* Open what is there (never through a link, never blocking on a FIFO),
+     * else make it; if another process made it meanwhile, open that. */
+    for (attempt = 0; attempt < 2; attempt++) {
+        fd =
+            open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd >= 0) {
+            rv = map_existing(fd, path, &db, pool, out, err);
+            close(fd); /* the mapping stays */
+            return rv;
+        }
+        if (errno == ELOOP) {
+            *err = apr_psprintf(pool, "%s is a symbolic link: refused", path);
+            return APR_EACCES;
+        }
+        if (errno != ENOENT) {
+            return os_error(pool, err, "cannot open", path);
+        }
+        if ((rv = map_new(path, &db, pool, out, err)) != APR_EEXIST) {
+            return rv;
+        }
+    }
+    *err =
+        apr_psprintf(pool, "%s keeps appearing and vanishing: refused", path);
+    return APR_EGENERAL;
+}
+
+apr_status_t dbs_locktable_open(const char *path, const char *db_path,
+                                apr_pool_t *pool, dbs_locktable_t **table,
                                 const char **err)
 {
     dbs_locktable_t *t;
@@ -267,7 +402,7 @@ apr_status_t dbs_locktable_open(const char *path, dbs_locktable_t **table,
     if (!t) {
         shared_t *shm = NULL;
 
-        rv = map_table(path, &shm, err);
+        rv = map_table(path, db_path, pool, &shm, err);
         if (rv == APR_SUCCESS && (t = calloc(1, sizeof(*t))) != NULL &&
             (t->path = strdup(path)) != NULL) {
             t->shm = shm;

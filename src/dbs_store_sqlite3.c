@@ -84,10 +84,10 @@ static apr_status_t sqlite_connect(dbs_txn_t *t, dbs_conn_state_t *state)
                    "path), not in memory";
         return APR_EGENERAL;
     }
+    /* The database file's owner owns the lock table too. */
     if (dbs_locktable_open(apr_pstrcat(t->pool, file, LOCK_FILE_SUFFIX, NULL),
-                           &locks, &lock_err) != APR_SUCCESS) {
-        t->error = apr_psprintf(t->pool, "opening %s%s: %s", file,
-                                LOCK_FILE_SUFFIX, lock_err);
+                           file, t->pool, &locks, &lock_err) != APR_SUCCESS) {
+        t->error = apr_pstrcat(t->pool, "the lock table: ", lock_err, NULL);
         return APR_EGENERAL;
     }
     state->native = locks;

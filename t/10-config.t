@@ -45,7 +45,7 @@ my @cross = (
      qr/SameSite None requires DBSessionCookieSecure On/],
 );
 
-plan tests => 2 * @bad + @cross + 13;
+plan tests => 2 * @bad + @cross + 19;
 
 my $vars = Apache::Test::vars();
 my $dir = "$vars->{t_logs}/configtest";
@@ -76,6 +76,7 @@ DefaultRuntimeDir $dir
 $body
 CONF
     close $fh;
+    chmod $opt{mode}, $file if defined $opt{mode};
     my $out = `$vars->{httpd} -t -f $file 2>&1`;
     return ($? >> 8, $out, $file);
 }
@@ -192,9 +193,23 @@ close $kf;
 chmod 0644, $open_keys;
 ($status, $out) = check_config("DBSessionKeyFile $open_keys");
 like $out, qr/DBSessionKeyFile: \S+ is readable by every user/, 'a key file others can read is refused';
+# Writable by its group or by others: whoever can write it chooses the keys.
+for my $mode (0620, 0602) {
+    chmod $mode, $open_keys;
+    ($status, $out) = check_config("DBSessionKeyFile $open_keys");
+    isnt $status, 0, sprintf('a key file of mode %04o is refused', $mode);
+    like $out, qr/DBSessionKeyFile: \Q$open_keys\E is writable by its group or others/,
+        '...naming the directive and the file';
+}
 chmod 0600, $open_keys;
 ($status, $out) = check_config("DBSessionKeyFile $open_keys");
 is $status, 0, '...and accepted once private' or diag $out;
+# An inline key in a configuration file every user can read: a warning.
+($status, $out) = check_config('', mode => 0644);
+like $out, qr/DBS003: DBSessionKey at \S+case\d+\.conf:\d+: .*readable by every user/,
+    'an inline key in a world-readable config file is a startup warning';
+($status, $out) = check_config('', mode => 0600);
+unlike $out, qr/DBS003/, '...not once the file is private';
 
 ($status, $out) = check_config("<Location /app>\nDBSession On\n</Location>", no_dbd => 1);
 isnt $status, 0, 'DBSession On without mod_dbd is refused';

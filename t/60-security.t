@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 4 + 28 + 7 + 2;
+plan tests => 4 + 31 + 7 + 2;
 
 # --- exact attributes, secure by default ---
 my $res = req(GET => '/cgi-defaults/echo.pl?set=a%3D1');
@@ -96,7 +96,7 @@ is seen($res)->{SESSION_secret}, 'yes', '30 copies of the valid cookie open it o
     ok $regen_token && $regen_token ne $token, 'Regenerate replaces it too';
 }
 
-# --- user names: UTF-8, no control characters, at most 255 bytes ---
+# --- user names: UTF-8, no C0/C1 controls, line separators or bidi controls, at most 255 bytes ---
 {
     my $s = new_session('/cgi', 'u%3D1');
     my $rows = db_rows();
@@ -106,6 +106,12 @@ is seen($res)->{SESSION_secret}, 'yes', '30 copies of the valid cookie open it o
         'a user name of 256 bytes too';
     is req(GET => '/cgi/echo.pl?user=%25FF%25FE', cookie => $s)->code, 500,
         'and one that is not UTF-8';
+    is req(GET => '/cgi/echo.pl?user=eve%25C2%2585', cookie => $s)->code, 500,
+        'and one with a C1 control (U+0085)';
+    is req(GET => '/cgi/echo.pl?user=eve%25E2%2580%25AEnimda', cookie => $s)->code, 500,
+        'and one with a bidi override (U+202E)';
+    is req(GET => '/cgi/echo.pl?user=eve%25E2%2580%25A8', cookie => $s)->code, 500,
+        'and one with a line separator (U+2028)';
     ok !exists seen(req(GET => '/cgi/echo.pl', cookie => $s))->{DBSESSION_USER}
         && db_rows() == $rows, 'nothing was stored';
 }

@@ -3,16 +3,21 @@
  * apr_dbd and the module's own core, so every driver behaves as in httpd.
  *
  *   dbsessionctl keygen
- *   dbsessionctl -d DRIVER -p PARAMS [-t TABLE] stats | purge | list USER |
- *                revoke USER | revoke-id PREFIX
- *   dbsessionctl [-d DRIVER -p PARAMS [-t TABLE]] cookie -k KEYFILE
- *                [-n COOKIE_NAME] [-c CIPHER] COOKIE
+ *   dbsessionctl -d DRIVER -p PARAMS|@FILE [-t TABLE] stats | purge |
+ *                list USER | revoke USER | revoke-id PREFIX
+ *   dbsessionctl [-d DRIVER -p PARAMS|@FILE [-t TABLE]] cookie -k KEYFILE
+ *                [-n COOKIE_NAME] [-c CIPHER] -     (the cookie on stdin)
+ *
+ * Secrets never on the command line, where every user sees them (ps,
+ * /proc/PID/cmdline): -p @FILE reads the parameters (a password) from a
+ * file, and the cookie is read from standard input.
  *
  * Exit status: 0 done; 1 nothing matched (no such session, a prefix of
  * several, a cookie that does not open); 2 bad usage; 3 the database or the
  * key file failed.
  */
 #include "dbs_admin.h"
+#include "dbs_codec.h"
 #include "dbs_crypto.h"
 #include "dbs_parse.h"
 #include "dbs_store.h"
@@ -23,9 +28,12 @@
 #include <string.h>
 
 #include <apr_dbd.h>
+#include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_time.h>
+
+#include <sodium.h>
 
 #define EXIT_NOT_FOUND 1
 #define EXIT_USAGE     2
@@ -36,10 +44,14 @@
 
 static const char usage[] =
     "usage: dbsessionctl keygen\n"
-    "       dbsessionctl -d DRIVER -p PARAMS [-t TABLE] COMMAND [ARG]\n"
+    "       dbsessionctl -d DRIVER -p @FILE|PARAMS [-t TABLE] COMMAND [ARG]\n"
     "\n"
     "  -d DRIVER   apr_dbd driver, as DBDriver: sqlite3, pgsql or mysql\n"
-    "  -p PARAMS   its parameters, as DBDParams\n"
+    "  -p @FILE    its parameters, as DBDParams, from the first line of FILE\n"
+    "              (not readable by every user): use it whenever they hold a\n"
+    "              password, which on the command line every user can see\n"
+    "  -p PARAMS   the parameters themselves, when they hold no secret (a\n"
+    "              SQLite file's path)\n"
     "  -t TABLE    the session table, as DBSessionTable (default dbsession)\n"
     "\n"
     "commands:\n"
@@ -52,14 +64,18 @@ static const char usage[] =
     "  revoke-id PREFIX  delete the one session whose ID hash starts with\n"
     "                    PREFIX (6 to 64 hex digits, as list and the DBS022\n"
     "                    log line show them)\n"
-    "  cookie -k KEYFILE [-n NAME] [-c CIPHER] COOKIE\n"
-    "                    whether a cookie value opens with the keys of\n"
+    "  cookie -k KEYFILE [-n NAME] [-c CIPHER] -\n"
+    "                    whether the cookie value on standard input (its\n"
+    "                    first line; NAME=VALUE too) opens with the keys of\n"
     "                    KEYFILE (as DBSessionKeyFile), with which key, and\n"
     "                    its session's row (with -d and -p). NAME is the\n"
     "                    cookie's name (default session), CIPHER as\n"
     "                    DBSessionCipher\n"
     "\n"
     "exit status: 0 done, 1 nothing matched, 2 bad usage, 3 failure\n";
+
+/* The longest line -p @FILE and cookie - read. */
+#define SECRET_LINE_MAX 4096
 
 typedef struct {
     apr_pool_t *pool;
@@ -102,15 +118,82 @@ static const char *utc(apr_pool_t *pool, apr_int64_t seconds)
     return apr_pstrdup(pool, buf);
 }
 
+/* The first line of file (its line end dropped) in *line; what names it in
+ * errors. 0 or the exit status. */
+static int read_line(ctl_t *ctl, apr_file_t *file, const char *what,
+                     char **line)
+{
+    char buf[SECRET_LINE_MAX + 2];
+    apr_size_t len;
+
+    buf[0] = '\0';
+    if (apr_file_gets(buf, sizeof(buf), file) != APR_SUCCESS && !*buf) {
+        return fail(EXIT_FAILED, "%s is empty", what);
+    }
+    len = strlen(buf);
+    if (len > SECRET_LINE_MAX) {
+        sodium_memzero(buf, sizeof(buf));
+        return fail(EXIT_FAILED, "%s: the line is longer than %d bytes", what,
+                    SECRET_LINE_MAX);
+    }
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
+        buf[--len] = '\0';
+    }
+    *line = apr_pstrmemdup(ctl->pool, buf, len);
+    sodium_memzero(buf, sizeof(buf));
+    return 0;
+}
+
+/* -p @FILE: the parameters from the first line of FILE, which every user
+ * must not be able to read (they hold the database password). */
+static int read_params_file(ctl_t *ctl, const char *path)
+{
+    apr_file_t *file;
+    apr_finfo_t info;
+    char buf[120], *params = NULL;
+    apr_status_t rv;
+    int status;
+
+    rv = apr_file_open(&file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK,
+                       APR_FPROT_OS_DEFAULT, ctl->pool);
+    if (rv != APR_SUCCESS) {
+        return fail(EXIT_FAILED, "-p @%s: cannot open it: %s", path,
+                    apr_strerror(rv, buf, sizeof(buf)));
+    }
+    if (apr_file_info_get(&info, APR_FINFO_TYPE | APR_FINFO_PROT, file) !=
+            APR_SUCCESS ||
+        info.filetype != APR_REG) {
+        apr_file_close(file);
+        return fail(EXIT_FAILED, "-p @%s: not a regular file", path);
+    }
+    if (info.protection & APR_FPROT_WREAD) {
+        apr_file_close(file);
+        return fail(EXIT_FAILED,
+                    "-p @%s is readable by every user: chmod o-r it (it "
+                    "holds the database's password)",
+                    path);
+    }
+    status = read_line(ctl, file, apr_pstrcat(ctl->pool, "-p @", path, NULL),
+                       &params);
+    apr_file_close(file);
+    ctl->params = params;
+    return status;
+}
+
 static int connect_db(ctl_t *ctl)
 {
     const char *err = NULL;
     apr_status_t rv;
+    int status;
 
     if (!ctl->driver_name || !ctl->params) {
         return fail(EXIT_USAGE, "%s",
                     "this command needs -d DRIVER and "
-                    "-p PARAMS (see --help)");
+                    "-p @FILE or -p PARAMS (see --help)");
+    }
+    if (ctl->params[0] == '@' &&
+        (status = read_params_file(ctl, ctl->params + 1)) != 0) {
+        return status;
     }
     if (!dbs_store_driver_supported(ctl->driver_name)) {
         return fail(EXIT_USAGE, "driver %s is not supported (%s)",
@@ -133,6 +216,13 @@ static int connect_db(ctl_t *ctl)
                             ctl->driver, ctl->handle, ctl->pool,
                             DBS_ADMIN_LOCK_TIMEOUT);
     return 0;
+}
+
+/* What the table (or an argument) holds, safe to print: controls, bidi
+ * controls and bytes that are not UTF-8 escaped (dbs_printable). */
+static const char *shown(const ctl_t *ctl, const char *text)
+{
+    return dbs_printable(ctl->pool, text);
 }
 
 static int cmd_keygen(apr_pool_t *pool)
@@ -182,7 +272,8 @@ static int cmd_list(ctl_t *ctl, const char *user, apr_int64_t now)
         return db_failed(ctl);
     }
     if (sessions->nelts == 0) {
-        return fail(EXIT_NOT_FOUND, "no live session of user %s", user);
+        return fail(EXIT_NOT_FOUND, "no live session of user %s",
+                    shown(ctl, user));
     }
     printf("%-8s  %-20s  %-20s  %s\n", "hash", "created", "last active",
            "expires");
@@ -190,7 +281,7 @@ static int cmd_list(ctl_t *ctl, const char *user, apr_int64_t now)
         const dbs_admin_session_t *s =
             &APR_ARRAY_IDX(sessions, i, dbs_admin_session_t);
 
-        printf("%-8s  %-20s  %-20s  %s\n", s->hash_prefix,
+        printf("%-8s  %-20s  %-20s  %s\n", shown(ctl, s->hash_prefix),
                utc(ctl->pool, s->created_at), utc(ctl->pool, s->active_at),
                utc(ctl->pool, s->expires_at));
     }
@@ -205,10 +296,10 @@ static int cmd_revoke(ctl_t *ctl, const char *user)
         return db_failed(ctl);
     }
     if (deleted == 0) {
-        return fail(EXIT_NOT_FOUND, "user %s has no session", user);
+        return fail(EXIT_NOT_FOUND, "user %s has no session", shown(ctl, user));
     }
     printf("revoked %d session%s of %s\n", deleted, deleted == 1 ? "" : "s",
-           user);
+           shown(ctl, user));
     return 0;
 }
 
@@ -225,12 +316,12 @@ static int cmd_revoke_id(ctl_t *ctl, const char *prefix)
     }
     if (matched == 0) {
         return fail(EXIT_NOT_FOUND, "no session's ID hash starts with %s",
-                    prefix);
+                    shown(ctl, prefix));
     }
     if (matched > 1) {
         return fail(EXIT_NOT_FOUND,
                     "%d sessions match %s: give more digits; none revoked",
-                    matched, prefix);
+                    matched, shown(ctl, prefix));
     }
     printf("revoked 1 session\n");
     return 0;
@@ -253,6 +344,19 @@ static int cmd_cookie(ctl_t *ctl, const cookie_args_t *a, apr_int64_t now)
 
     if ((err = dbs_keyring_add_file(ring, ctl->pool, a->keyfile))) {
         return fail(EXIT_FAILED, "%s", err);
+    }
+    /* "-": the value from standard input, never the command line. */
+    if (strcmp(value, "-") == 0) {
+        apr_file_t *in;
+        char *line;
+
+        if (apr_file_open_stdin(&in, ctl->pool) != APR_SUCCESS) {
+            return fail(EXIT_FAILED, "%s", "cannot read standard input");
+        }
+        if ((status = read_line(ctl, in, "standard input", &line))) {
+            return status;
+        }
+        value = line;
     }
     if (a->cipher && (err = dbs_parse_cipher(a->cipher, &cipher))) {
         return fail(EXIT_USAGE, "-c %s", err);
@@ -292,11 +396,11 @@ static int cmd_cookie(ctl_t *ctl, const cookie_args_t *a, apr_int64_t now)
     }
     if (s.via_previous) {
         printf("an ID that renewal replaced: the session now goes by %s\n",
-               s.hash_prefix);
+               shown(ctl, s.hash_prefix));
     }
     printf("user %s, created %s, last active %s, %s %s\n",
-           *s.user ? s.user : "(none)", utc(ctl->pool, s.created_at),
-           utc(ctl->pool, s.active_at),
+           *s.user ? shown(ctl, s.user) : "(none)",
+           utc(ctl->pool, s.created_at), utc(ctl->pool, s.active_at),
            s.expires_at >= now ? "expires" : "EXPIRED",
            utc(ctl->pool, s.expires_at));
     return 0;
@@ -306,7 +410,8 @@ static int cmd_cookie(ctl_t *ctl, const cookie_args_t *a, apr_int64_t now)
 static int parse_options(int argc, const char *const *argv, int *i, ctl_t *ctl,
                          cookie_args_t *cookie)
 {
-    for (; *i < argc && argv[*i][0] == '-'; (*i)++) {
+    /* "-" alone is an argument: standard input. */
+    for (; *i < argc && argv[*i][0] == '-' && argv[*i][1] != '\0'; (*i)++) {
         const char *opt = argv[*i];
         const char **target = NULL;
 
@@ -329,7 +434,8 @@ static int parse_options(int argc, const char *const *argv, int *i, ctl_t *ctl,
             target = &cookie->cipher;
         }
         else {
-            return fail(EXIT_USAGE, "unknown option %s (see --help)", opt);
+            return fail(EXIT_USAGE, "unknown option %s (see --help)",
+                        shown(ctl, opt));
         }
         if (++*i >= argc) {
             return fail(EXIT_USAGE, "%s needs a value", opt);
@@ -368,8 +474,8 @@ static int run(ctl_t *ctl, int argc, const char *const *argv)
         }
         if (!cookie.keyfile || i != argc - 1) {
             return fail(EXIT_USAGE, "%s",
-                        "usage: cookie -k KEYFILE [-n NAME] [-c CIPHER] "
-                        "COOKIE");
+                        "usage: cookie -k KEYFILE [-n NAME] [-c CIPHER] - "
+                        "(the cookie on standard input)");
         }
         cookie.value = argv[i];
         return cmd_cookie(ctl, &cookie, now);
@@ -389,7 +495,8 @@ static int run(ctl_t *ctl, int argc, const char *const *argv)
     }
     if (strcmp(command, "stats") != 0 && strcmp(command, "purge") != 0 &&
         !takes_arg) {
-        return fail(EXIT_USAGE, "unknown command %s (see --help)", command);
+        return fail(EXIT_USAGE, "unknown command %s (see --help)",
+                    shown(ctl, command));
     }
     if ((status = connect_db(ctl)) != 0) {
         return status;

@@ -5,6 +5,7 @@
 #include "db_fixture.h"
 #include "dbs_admin.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define HA "aaaa001111111111111111111111111111111111111111111111111111111111"
@@ -117,6 +118,41 @@ START_TEST(revoke_user_and_find)
 }
 END_TEST
 
+/* User names compare byte for byte on every database: MariaDB's default
+ * collations would match ALICE, alíce and "alice " to alice (case, accents
+ * and PAD SPACE). */
+START_TEST(user_names_compare_bytes)
+{
+    static const char *const lookalikes[] = {"ALICE",
+                                             "al\xc3\xad"
+                                             "ce",
+                                             "alice ", " alice"};
+    dbs_record_t rec = {"", "", "", "", 10, 20, 10, "", 0, NULL, 0};
+    apr_array_header_t *list;
+    char hash[65];
+    size_t i;
+    int deleted;
+
+    ck_assert_int_eq(dbs_store_begin(txn, NULL, NULL, NULL), APR_SUCCESS);
+    for (i = 0; i < sizeof(lookalikes) / sizeof(lookalikes[0]); i++) {
+        snprintf(hash, sizeof(hash), "%064zx", i + 0xe0);
+        rec.user = lookalikes[i];
+        dbs_store_insert(txn, hash, &rec, 1000);
+    }
+    ck_assert_int_eq(dbs_store_end(txn, 1), APR_SUCCESS);
+    ck_assert_int_eq(dbs_admin_list_user(txn, "alice", 100, &list),
+                     APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 1); /* HA only (HB has expired) */
+    ck_assert_int_eq(dbs_admin_list_user(txn, "ALICE", 100, &list),
+                     APR_SUCCESS);
+    ck_assert_int_eq(list->nelts, 1);
+    ck_assert_int_eq(dbs_admin_revoke_user(txn, "alice", &deleted),
+                     APR_SUCCESS);
+    ck_assert_int_eq(deleted, 2); /* HA and HB */
+    ck_assert_int_eq(unit_count("SELECT count(*) FROM dbsession"), 5);
+}
+END_TEST
+
 Suite *admin_suite(void)
 {
     Suite *s = suite_create("dbs_admin");
@@ -126,6 +162,7 @@ Suite *admin_suite(void)
     tcase_add_test(tc, counts_and_list);
     tcase_add_test(tc, revoke_by_prefix);
     tcase_add_test(tc, revoke_user_and_find);
+    tcase_add_test(tc, user_names_compare_bytes);
     suite_add_tcase(s, tc);
     return s;
 }

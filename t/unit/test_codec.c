@@ -128,6 +128,81 @@ START_TEST(header_values)
 }
 END_TEST
 
+/* User names: valid UTF-8 without C0 or C1 controls, DEL, the line and
+ * paragraph separators or the bidi embeddings, overrides and isolates;
+ * each boundary on both sides. */
+START_TEST(user_names)
+{
+    static const struct {
+        const char *user;
+        int ok;
+    } cases[] = {
+        {"alice", 1},
+        {"", 1},
+        {"a\x1f", 0},     /* U+001F */
+        {"a ", 1},        /* U+0020 */
+        {"a~", 1},        /* U+007E */
+        {"a\x7f", 0},     /* U+007F DEL */
+        {"a\xc2\x80", 0}, /* U+0080, the first C1 control */
+        {"a\xc2\x85", 0}, /* U+0085 NEL */
+        {"a\xc2\x9f", 0}, /* U+009F, the last */
+        {"a\xc2\xa0", 1}, /* U+00A0 */
+        {"al\xc3\xad"
+         "ce",
+         1},                     /* U+00ED */
+        {"a\xe2\x80\xa7", 1},    /* U+2027 */
+        {"a\xe2\x80\xa8", 0},    /* U+2028 LINE SEPARATOR */
+        {"a\xe2\x80\xa9", 0},    /* U+2029 PARAGRAPH SEPARATOR */
+        {"a\xe2\x80\xaa", 0},    /* U+202A LRE */
+        {"a\xe2\x80\xae", 0},    /* U+202E RLO */
+        {"a\xe2\x80\xaf", 1},    /* U+202F */
+        {"a\xe2\x81\xa5", 1},    /* U+2065 */
+        {"a\xe2\x81\xa6", 0},    /* U+2066 LRI */
+        {"a\xe2\x81\xa9", 0},    /* U+2069 PDI */
+        {"a\xe2\x81\xaa", 1},    /* U+206A */
+        {"\xf0\x9f\x98\x80", 1}, /* U+1F600 */
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *err = dbs_user_check(cases[i].user);
+
+        ck_assert_msg((err == NULL) == cases[i].ok, "case %zu: %s", i,
+                      err ? err : "accepted");
+    }
+}
+END_TEST
+
+/* What dbsessionctl prints: nothing a terminal would act on, nothing that
+ * reads as another line, nothing lost (the backslash is escaped too). */
+START_TEST(printable)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"alice", "alice"},
+        {"al\xc3\xad"
+         "ce \xe2\x9c\x93",
+         "al\xc3\xad"
+         "ce \xe2\x9c\x93"},
+        {"a\\b", "a\\\\b"},
+        {"a\x1b[2Jb", "a\\x1B[2Jb"},
+        {"a\r\nb\x7f", "a\\x0D\\x0Ab\\x7F"},
+        {"\xff\xc3", "\\xFF\\xC3"},
+        {"a\xc2\x85"
+         "b",
+         "a\\u{0085}b"},
+        {"a\xc2\xa0", "a\xc2\xa0"},
+        {"\xe2\x80\xa8\xe2\x80\xae\xe2\x81\xa9", "\\u{2028}\\u{202E}\\u{2069}"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_str_eq(dbs_printable(unit_pool, cases[i].in), cases[i].out);
+    }
+}
+END_TEST
+
 Suite *codec_suite(void)
 {
     Suite *s = suite_create("dbs_codec");
@@ -140,6 +215,8 @@ Suite *codec_suite(void)
     tcase_add_test(tc, data_round_trip);
     tcase_add_test(tc, data_malformed);
     tcase_add_test(tc, header_values);
+    tcase_add_test(tc, user_names);
+    tcase_add_test(tc, printable);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -362,12 +362,59 @@ START_TEST(key_file)
     apr_file_perms_set(path, APR_FPROT_UREAD | APR_FPROT_GREAD);
     ck_assert_ptr_null(
         dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path));
+    /* Writable by its group (0620) or by others (0602): refused; 0600 is
+     * fine. */
+    apr_file_perms_set(path,
+                       APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GWRITE);
+    ck_assert_ptr_nonnull(strstr(
+        dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path),
+        "writable by its group or others"));
+    apr_file_perms_set(path,
+                       APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_WWRITE);
+    ck_assert_ptr_nonnull(strstr(
+        dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path),
+        "writable by its group or others"));
+    apr_file_perms_set(path, APR_FPROT_UREAD | APR_FPROT_UWRITE);
+    ck_assert_ptr_null(
+        dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path));
     apr_file_remove(path, unit_pool);
     ck_assert_ptr_nonnull(
         dbs_keyring_add_file(ring, unit_pool, "/nonexistent/keys"));
     ck_assert_ptr_nonnull(strstr(
         dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, "/tmp"),
         "is a directory"));
+}
+END_TEST
+
+/* Who may own a key file, with made-up users (the real ones need root):
+ * root or the user httpd starts as; never another (httpd's own user, say,
+ * when httpd starts as root). */
+START_TEST(key_file_owner)
+{
+    static const struct {
+        apr_uid_t owner, starter;
+        int ok;
+    } cases[] = {
+        {0, 0, 1},       /* root's, httpd started by root */
+        {0, 1000, 1},    /* root's, httpd started by a user */
+        {1000, 1000, 1}, /* that user's own */
+        {33, 0, 0},      /* www-data's 0600 file, httpd started by root */
+        {1001, 1000, 0}, /* another user's */
+    };
+    const apr_fileperms_t private = APR_FPROT_UREAD | APR_FPROT_UWRITE;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *err = dbs_keyfile_check(unit_pool, "/k", APR_REG, private,
+                                            cases[i].owner, cases[i].starter);
+
+        ck_assert_msg((err == NULL) == cases[i].ok, "case %zu: %s", i,
+                      err ? err : "accepted");
+        ck_assert(!err || strstr(err, "/k is owned by uid"));
+    }
+    ck_assert_ptr_nonnull(
+        strstr(dbs_keyfile_check(unit_pool, "/k", APR_PIPE, private, 0, 0),
+               "not a regular file"));
 }
 END_TEST
 
@@ -401,6 +448,7 @@ Suite *crypto_suite(void)
     tcase_add_test(tc, only_base64url_characters_open);
     tcase_add_test(tc, many_keys);
     tcase_add_test(tc, key_file);
+    tcase_add_test(tc, key_file_owner);
     tcase_add_test(tc, fingerprint_and_token);
     suite_add_tcase(s, tc);
     return s;

@@ -6,28 +6,43 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define LONG_WAIT apr_time_from_sec(10)
 
-static char lock_path[64];
+/* A directory per test holding a database file and beside it the lock
+ * table's path (not made yet). */
+static char dir[64], db_path[96], lock_path[128];
 
 static void lock_setup(void)
 {
-    int fd;
+    FILE *db;
 
     unit_pool_setup();
-    snprintf(lock_path, sizeof(lock_path), "/tmp/dbs-unit-lock.XXXXXX");
-    fd = mkstemp(lock_path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
+    snprintf(dir, sizeof(dir), "/tmp/dbs-unit-lock.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(db_path, sizeof(db_path), "%s/sessions.db", dir);
+    snprintf(lock_path, sizeof(lock_path), "%s-dbsession-locks", db_path);
+    ck_assert_ptr_nonnull(db = fopen(db_path, "w"));
+    fclose(db);
 }
 
 static void lock_teardown(void)
 {
-    unlink(lock_path);
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
     unit_pool_teardown();
+}
+
+static apr_status_t open_table(dbs_locktable_t **t, const char **err)
+{
+    *err = NULL;
+    return dbs_locktable_open(lock_path, db_path, unit_pool, t, err);
 }
 
 static dbs_locktable_t *table(void)
@@ -35,8 +50,49 @@ static dbs_locktable_t *table(void)
     dbs_locktable_t *t = NULL;
     const char *err = NULL;
 
-    ck_assert_int_eq(dbs_locktable_open(lock_path, &t, &err), APR_SUCCESS);
+    ck_assert_msg(open_table(&t, &err) == APR_SUCCESS, "%s", err);
     return t;
+}
+
+/* The whole content of path (NULL if it cannot be read), its size in *len. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+
+    if (!f) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    buf = apr_palloc(unit_pool, *len + 1);
+    ck_assert_uint_eq(fread(buf, 1, *len, f), *len);
+    fclose(f);
+    return buf;
+}
+
+static void spit(const char *path, const char *data, size_t len, mode_t mode)
+{
+    FILE *f = fopen(path, "wb");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* Opening lock_path fails, naming it and saying why. */
+static void refused(const char *why)
+{
+    dbs_locktable_t *t = NULL;
+    const char *err;
+
+    ck_assert_int_ne(open_table(&t, &err), APR_SUCCESS);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(err && strstr(err, lock_path) && strstr(err, why),
+                  "error \"%s\" does not name %s and say \"%s\"", err,
+                  lock_path, why);
 }
 
 static apr_status_t try_lock(apr_uint64_t key, dbs_lock_t **lock)
@@ -280,6 +336,131 @@ START_TEST(key_of_hash)
 }
 END_TEST
 
+/* A link planted at the path (the directory is httpd's user's: any CGI
+ * could) must not let a root dbsessionctl write where it points. */
+START_TEST(symlink_is_never_followed)
+{
+    static const char precious[] = "root:x:0:0:root:/root:/bin/bash\n";
+    char victim[160], *after;
+    size_t len;
+
+    snprintf(victim, sizeof(victim), "%s/victim", dir);
+    spit(victim, precious, sizeof(precious) - 1, 0644);
+    ck_assert_int_eq(symlink(victim, lock_path), 0);
+    refused("symbolic link");
+    after = slurp(victim, &len);
+    ck_assert_uint_eq(len, sizeof(precious) - 1);
+    ck_assert(memcmp(after, precious, len) == 0);
+    /* A dangling link is not followed to create its target either. */
+    ck_assert_int_eq(unlink(victim), 0);
+    refused("symbolic link");
+    ck_assert_int_ne(access(victim, F_OK), 0);
+}
+END_TEST
+
+START_TEST(only_a_regular_file)
+{
+    ck_assert_int_eq(mkfifo(lock_path, 0600), 0);
+    refused("not a regular file"); /* and it did not block on the FIFO */
+    ck_assert_int_eq(unlink(lock_path), 0);
+    ck_assert_int_eq(mkdir(lock_path, 0700), 0);
+    refused(lock_path);
+}
+END_TEST
+
+/* An existing file that is not a lock table of this version: refused and
+ * left as it is, whatever its size. */
+START_TEST(foreign_content_is_refused_and_kept)
+{
+    char fresh[160], *garbage, *after;
+    struct stat st;
+    size_t len, size;
+
+    /* The size of a real lock table, from one made elsewhere. */
+    snprintf(fresh, sizeof(fresh), "%s/fresh.db-dbsession-locks", dir);
+    ck_assert_int_eq(dbs_locktable_open(fresh, db_path, unit_pool,
+                                        &(dbs_locktable_t *){NULL},
+                                        &(const char *){NULL}),
+                     APR_SUCCESS);
+    ck_assert_int_eq(stat(fresh, &st), 0);
+    size = (size_t)st.st_size;
+    garbage = apr_palloc(unit_pool, size);
+    memset(garbage, 0xA5, size);
+
+    spit(lock_path, garbage, 100, 0600);
+    refused("not a lock table");
+    after = slurp(lock_path, &len);
+    ck_assert(len == 100 && memcmp(after, garbage, len) == 0);
+
+    spit(lock_path, garbage, size, 0600);
+    refused("no lock table header");
+    after = slurp(lock_path, &len);
+    ck_assert(len == size && memcmp(after, garbage, len) == 0);
+
+    spit(lock_path, "", 0, 0600); /* empty: not grown */
+    refused("not a lock table");
+    ck_assert_int_eq(stat(lock_path, &st), 0);
+    ck_assert_int_eq(st.st_size, 0);
+}
+END_TEST
+
+START_TEST(new_table_is_private)
+{
+    struct stat st;
+    dbs_lock_t *lock;
+
+    ck_assert_int_eq(access(lock_path, F_OK), -1);
+    ck_assert_int_eq(try_lock(3, &lock), APR_SUCCESS);
+    ck_assert_int_eq(lstat(lock_path, &st), 0);
+    ck_assert(S_ISREG(st.st_mode));
+    ck_assert_uint_eq(st.st_mode & 07777, 0600);
+    ck_assert_uint_eq(st.st_uid, geteuid());
+    ck_assert_uint_eq(st.st_nlink, 1); /* the temporary name is gone */
+}
+END_TEST
+
+START_TEST(without_a_database_file)
+{
+    dbs_locktable_t *t;
+    const char *err;
+
+    ck_assert_int_eq(unlink(db_path), 0);
+    ck_assert_int_ne(open_table(&t, &err), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(err, db_path));
+    ck_assert_int_ne(access(lock_path, F_OK), 0);
+}
+END_TEST
+
+/* The owner rules, with made-up users: the real ones need root. */
+START_TEST(owner_decisions)
+{
+    struct stat db = {0}, lock = {0};
+    int hand_over = -1;
+
+    db.st_mode = lock.st_mode = S_IFREG | 0600;
+    db.st_uid = lock.st_uid = 33;
+    ck_assert_ptr_null(dbs_lock_owner_check(&db, &lock));
+    lock.st_uid = 0; /* made by root before the fix: refused */
+    ck_assert_ptr_nonnull(dbs_lock_owner_check(&db, &lock));
+    lock.st_uid = 1000;
+    ck_assert_ptr_nonnull(dbs_lock_owner_check(&db, &lock));
+    lock.st_uid = 33;
+    lock.st_mode = S_IFIFO | 0600;
+    ck_assert_ptr_nonnull(dbs_lock_owner_check(&db, &lock));
+
+    /* The owner creates as itself; root hands the file over. */
+    ck_assert_ptr_null(dbs_lock_creation(&db, 33, &hand_over));
+    ck_assert_int_eq(hand_over, 0);
+    ck_assert_ptr_null(dbs_lock_creation(&db, 0, &hand_over));
+    ck_assert_int_eq(hand_over, 1);
+    ck_assert_ptr_nonnull(dbs_lock_creation(&db, 1000, &hand_over));
+    db.st_uid = 0; /* a root-owned database: root keeps it */
+    ck_assert_ptr_null(dbs_lock_creation(&db, 0, &hand_over));
+    ck_assert_int_eq(hand_over, 0);
+    ck_assert_ptr_nonnull(dbs_lock_creation(&db, 33, &hand_over));
+}
+END_TEST
+
 Suite *lock_suite(void)
 {
     Suite *s = suite_create("dbs_lock");
@@ -296,6 +477,12 @@ Suite *lock_suite(void)
     tcase_add_test(tc, dead_holder_is_replaced);
     tcase_add_test(tc, writer_lock);
     tcase_add_test(tc, key_of_hash);
+    tcase_add_test(tc, symlink_is_never_followed);
+    tcase_add_test(tc, only_a_regular_file);
+    tcase_add_test(tc, foreign_content_is_refused_and_kept);
+    tcase_add_test(tc, new_table_is_private);
+    tcase_add_test(tc, without_a_database_file);
+    tcase_add_test(tc, owner_decisions);
     suite_add_tcase(s, tc);
     return s;
 }

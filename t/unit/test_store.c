@@ -4,6 +4,7 @@
 #include "db_fixture.h"
 #include "dbs_store_private.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -318,6 +319,34 @@ END_TEST
 
 /* SQLite: a write another module made on the connection stays in the
  * transaction: taking the write lock for the session does not restart it. */
+/* Revoke-Others compares user names byte for byte: on MariaDB a collation
+ * once logged ALICE, alíce and "alice " out with alice. */
+START_TEST(revoke_others_compares_bytes)
+{
+    static const char *const users[] = {"alice", "alice", "ALICE",
+                                        "al\xc3\xad"
+                                        "ce",
+                                        "alice "};
+    dbs_record_t rec = record("");
+    char hash[65];
+    size_t i;
+    int deleted = -1;
+
+    for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+        snprintf(hash, sizeof(hash), "%064zx", i + 1);
+        rec.user = users[i];
+        commit_row(hash, &rec);
+    }
+    ck_assert_int_eq(dbs_store_begin(txn, NULL, NULL, NULL), APR_SUCCESS);
+    snprintf(hash, sizeof(hash), "%064zx", (size_t)1);
+    ck_assert_int_eq(dbs_store_revoke_others(txn, "alice", hash, &deleted),
+                     APR_SUCCESS);
+    ck_assert_int_eq(dbs_store_end(txn, 1), APR_SUCCESS);
+    ck_assert_int_eq(deleted, 1);
+    ck_assert_int_eq(unit_count("SELECT count(*) FROM dbsession"), 4);
+}
+END_TEST
+
 START_TEST(sqlite_app_write_joins_the_transaction)
 {
     dbs_record_t rec = record("a=1");
@@ -445,6 +474,7 @@ Suite *store_suite(void)
     tcase_add_test(tc, sessions_lock_apart);
     tcase_add_test(tc, new_id_is_locked_until_commit);
     tcase_add_test(tc, previous_id_finds_and_locks_the_renewed_row);
+    tcase_add_test(tc, revoke_others_compares_bytes);
     /* SQLite's own: its deferred transaction and the write lock. */
     if (unit_driver_is("sqlite3")) {
         tcase_add_test(tc, sqlite_app_write_joins_the_transaction);
