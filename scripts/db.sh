@@ -17,8 +17,12 @@ export DBS_BACKEND_PORT
 # ones), so that two runs on one machine do not take each other's. Its own
 # "select" would not do: each test's client process would choose again.
 if [ -z "${APACHE_TEST_PORT:-}" ]; then
+    # From a place of this run's own, so that two runs starting at once
+    # do not both take the first free one.
     APACHE_TEST_PORT=$(perl -MIO::Socket::INET -e '
-        for (my $base = 8529; $base < 9529; $base += 20) {
+        my $start = 8529 + 20 * ($$ % 50);
+        for my $i (0 .. 49) {
+            my $base = 8529 + ($start - 8529 + 20 * $i) % 1000;
             my @free = grep { IO::Socket::INET->new(Listen => 1,
                 ReuseAddr => 1, LocalAddr => "127.0.0.1:$_") } $base .. $base + 19;
             if (@free == 20) { print $base; exit 0 }

@@ -125,10 +125,10 @@ const char *dbs_keyfile_check(apr_pool_t *pool, const char *path,
     if (type != APR_REG) {
         return apr_psprintf(pool, "%s is not a regular file", path);
     }
-    if (prot & APR_FPROT_WREAD) {
+    if (prot & (APR_FPROT_GREAD | APR_FPROT_WREAD)) {
         return apr_psprintf(pool,
-                            "%s is readable by every user: chmod o-r it "
-                            "(keys must stay secret)",
+                            "%s is readable by its group or every user: "
+                            "chmod go-r it (keys must stay secret)",
                             path);
     }
     if (prot & (APR_FPROT_GWRITE | APR_FPROT_WWRITE)) {

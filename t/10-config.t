@@ -45,7 +45,7 @@ my @cross = (
      qr/SameSite None requires DBSessionCookieSecure On/],
 );
 
-plan tests => 2 * @bad + @cross + 19;
+plan tests => 2 * @bad + @cross + 20;
 
 my $vars = Apache::Test::vars();
 my $dir = "$vars->{t_logs}/configtest";
@@ -192,7 +192,11 @@ print $kf "$KEY\n";
 close $kf;
 chmod 0644, $open_keys;
 ($status, $out) = check_config("DBSessionKeyFile $open_keys");
-like $out, qr/DBSessionKeyFile: \S+ is readable by every user/, 'a key file others can read is refused';
+like $out, qr/DBSessionKeyFile: \S+ is readable by its group or every user/, 'a key file others can read is refused';
+chmod 0640, $open_keys;
+($status, $out) = check_config("DBSessionKeyFile $open_keys");
+like $out, qr/DBSessionKeyFile: \S+ is readable by its group or every user/,
+    '...and one its group can read';
 # Writable by its group or by others: whoever can write it chooses the keys.
 for my $mode (0620, 0602) {
     chmod $mode, $open_keys;

@@ -352,14 +352,19 @@ START_TEST(key_file)
     ck_assert_ptr_nonnull(strstr(
         dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path),
         "no key"));
-    /* Readable by every user: refused. */
+    /* Readable by every user (0644) or by its group (0440): refused; 0400
+     * is fine. */
     rewrite(path, "%s\n", KEY_STD);
     apr_file_perms_set(path, APR_FPROT_UREAD | APR_FPROT_UWRITE |
                                  APR_FPROT_GREAD | APR_FPROT_WREAD);
     ck_assert_ptr_nonnull(strstr(
         dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path),
-        "readable by every user"));
+        "readable by its group or every user"));
     apr_file_perms_set(path, APR_FPROT_UREAD | APR_FPROT_GREAD);
+    ck_assert_ptr_nonnull(strstr(
+        dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path),
+        "readable by its group or every user"));
+    apr_file_perms_set(path, APR_FPROT_UREAD);
     ck_assert_ptr_null(
         dbs_keyring_add_file(dbs_keyring_make(unit_pool), unit_pool, path));
     /* Writable by its group (0620) or by others (0602): refused; 0600 is
