@@ -7,7 +7,8 @@
  *   check_config     cross-directive checks       mod_dbsession_config.c
  *   post_config      resolve configs, make stores mod_dbsession_config.c
  *   post_read_request  drop client headers that pose as the session
- *   header_parser    open: take a pooled mod_dbd connection, begin the
+ *   header_parser    open: receive the request body (mod_dbsession_body.c),
+ *                    take a pooled mod_dbd connection, begin the
  *                    transaction, lock and load the session, expose it
  *   check_authn      AuthType DBSession: the session's user is the user
  *   fixups           DBSessionCSRFCheck           mod_dbsession_csrf.c
@@ -429,14 +430,26 @@ static int dbsession_header_parser(request_rec *r)
     dbs_dir_config_t conf;
 
     if (!rs) {
+        apr_bucket_brigade *body;
+        int status;
+
         if (!dbs_dir_config_enabled(raw)) {
             return DECLINED;
+        }
+        /* A slow upload must hold nothing: the body first, then the
+         * session. */
+        if ((status = dbsession_receive_body(r, &body)) != OK) {
+            return status;
         }
         dbs_dir_config_resolve(raw, &conf);
         if (open_session(r, &conf) != OK) {
             return HTTP_SERVICE_UNAVAILABLE;
         }
         rs = dbsession_request(r);
+        rs->body = body;
+    }
+    else if (r->prev) {
+        dbsession_replay_body(r, rs->body);
     }
     if (rs->failed || (!dbsession_finished(rs) && dbs_txn_doomed(rs->txn))) {
         return DECLINED;

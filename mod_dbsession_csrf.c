@@ -83,49 +83,6 @@ static const char *token_in_body(request_rec *r, apr_bucket_brigade *kept)
     return result == DBS_CSRF_FOUND ? scan.value : NULL;
 }
 
-/* Hands the handler the body the check read, then the rest as it comes. */
-apr_status_t dbsession_body_replay(ap_filter_t *f, apr_bucket_brigade *bb,
-                                   ap_input_mode_t mode, apr_read_type_e block,
-                                   apr_off_t readbytes)
-{
-    apr_bucket_brigade *kept = f->ctx;
-    apr_bucket *after;
-    apr_status_t rv;
-
-    if (APR_BRIGADE_EMPTY(kept)) {
-        ap_remove_input_filter(f);
-        return ap_get_brigade(f->next, bb, mode, block, readbytes);
-    }
-    if (mode == AP_MODE_GETLINE) {
-        return apr_brigade_split_line(bb, kept, block, HUGE_STRING_LEN);
-    }
-    if (mode == AP_MODE_EXHAUSTIVE) {
-        APR_BRIGADE_CONCAT(bb, kept);
-        return APR_SUCCESS;
-    }
-    rv = apr_brigade_partition(kept, readbytes, &after);
-    if (rv != APR_SUCCESS && rv != APR_INCOMPLETE) {
-        return rv;
-    }
-    if (mode == AP_MODE_SPECULATIVE) {
-        /* Look, do not take. */
-        apr_bucket *b, *copy;
-
-        for (b = APR_BRIGADE_FIRST(kept); b != after; b = APR_BUCKET_NEXT(b)) {
-            apr_bucket_copy(b, &copy);
-            APR_BRIGADE_INSERT_TAIL(bb, copy);
-        }
-        return APR_SUCCESS;
-    }
-    while (APR_BRIGADE_FIRST(kept) != after) {
-        apr_bucket *b = APR_BRIGADE_FIRST(kept);
-
-        APR_BUCKET_REMOVE(b);
-        APR_BRIGADE_INSERT_TAIL(bb, b);
-    }
-    return APR_SUCCESS;
-}
-
 /* fixups come after authentication and authorization and before the
  * handler: a POST, PUT, PATCH or DELETE must show the session's token in
  * X-CSRF-Token or in the _csrf field of a form body, which the handler

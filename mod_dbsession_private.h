@@ -95,6 +95,7 @@ typedef struct {
     int saved;              /* the writes were applied and stored */
     int reseal;             /* the cookie came sealed with an older key */
     int csrf_passed;        /* a request_rec of the chain passed the check */
+    apr_bucket_brigade *body;    /* the request body, received before it */
     apr_interval_time_t db_time; /* spent in the session's database work */
 } dbsession_request_t;
 
@@ -128,10 +129,18 @@ void dbsession_log_late_write(request_rec *r, const char *what);
 void dbsession_dbd_lend(dbsession_request_t *rs, request_rec *r);
 void dbsession_dbd_give_back(dbsession_request_t *rs);
 
-/* DBSessionCSRFCheck (mod_dbsession_csrf.c): the fixups hook, and the input
- * filter that replays the body the check read. */
-#define DBSESSION_BODY_FILTER "DBSESSION_BODY"
+/* DBSessionCSRFCheck (mod_dbsession_csrf.c): the fixups hook. */
 int dbsession_csrf_fixups(request_rec *r);
+
+/* Request bodies (mod_dbsession_body.c). dbsession_receive_body takes in
+ * r's whole body before the session is opened (*body: the brigade that
+ * replays it, NULL without one): OK or the HTTP status of a body that
+ * could not be received. dbsession_replay_body gives an internally
+ * redirected request_rec what is left of it. The input filter replays a
+ * brigade read before the handler (f->ctx), the CSRF check's too. */
+#define DBSESSION_BODY_FILTER "DBSESSION_BODY"
+int dbsession_receive_body(request_rec *r, apr_bucket_brigade **body);
+void dbsession_replay_body(request_rec *r, apr_bucket_brigade *body);
 apr_status_t dbsession_body_replay(ap_filter_t *f, apr_bucket_brigade *bb,
                                    ap_input_mode_t mode, apr_read_type_e block,
                                    apr_off_t readbytes);

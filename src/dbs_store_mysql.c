@@ -117,11 +117,14 @@ const dbs_dialect_t dbs_dialect_mysql = {
             [DBS_STMT_LOAD_NOWAIT] = "SELECT " DBS_COLUMNS " FROM " DBS_TABLE
                                      " WHERE id_hash = %s FOR UPDATE NOWAIT",
             /* No LIMIT in a subquery of IN, but in a derived table; never
-             * a session that a request holds (its row is locked). */
-            [DBS_STMT_CLEANUP] = "DELETE s FROM " DBS_TABLE
-                                 " AS s JOIN (SELECT id_hash FROM " DBS_TABLE
-                                 " WHERE expires_at < %lld LIMIT %d FOR UPDATE "
-                                 "SKIP LOCKED) AS expired USING (id_hash)",
+             * a session that a request holds (its row is locked): the
+             * derived table skips those, and STRAIGHT_JOIN makes the
+             * delete go by it (a scan of the table would wait for them). */
+            [DBS_STMT_CLEANUP] =
+                "DELETE s FROM (SELECT id_hash FROM " DBS_TABLE
+                " WHERE expires_at < %lld LIMIT %d FOR UPDATE SKIP LOCKED) "
+                "AS expired STRAIGHT_JOIN " DBS_TABLE
+                " AS s ON s.id_hash = expired.id_hash",
         },
     .begin_sql = "START TRANSACTION",
     .server_locks = 1,
