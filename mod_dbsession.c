@@ -466,10 +466,13 @@ static int dbsession_check_authn(request_rec *r)
 /* Before the headers go out                                                */
 
 /* Take the X-DBSession-* headers out of both tables: they must never reach
- * the client, whatever happens next. */
+ * the client, whatever happens next. Where DBSessionWrites is Off they are
+ * taken and ignored: whoever answers there cannot write the session. */
 static dbs_writes_t *take_writes(request_rec *r)
 {
     dbs_writes_t *w = dbs_writes_make(r->pool);
+    int ignore = !dbs_dir_config_writes(
+        ap_get_module_config(r->per_dir_config, &dbsession_module));
     apr_table_t *tables[2];
     int op, t;
 
@@ -482,7 +485,8 @@ static dbs_writes_t *take_writes(request_rec *r)
             int i;
 
             for (i = 0; i < arr->nelts; i++) {
-                if (e[i].key && strcasecmp(e[i].key, dbs_op_headers[op]) == 0) {
+                if (!ignore && e[i].key &&
+                    strcasecmp(e[i].key, dbs_op_headers[op]) == 0) {
                     APR_ARRAY_PUSH(w->values[op], const char *) = e[i].val;
                 }
             }

@@ -292,6 +292,11 @@ const command_rec dbsession_cmds[] = {
                  DIR_OFFSET(request_headers), RSRC_CONF | ACCESS_CONF,
                  "On: hand the session to the handler also as DBSession-* "
                  "request headers, for proxied backends (default Off)"),
+    AP_INIT_FLAG("DBSessionWrites", set_dir_flag, DIR_OFFSET(writes),
+                 RSRC_CONF | ACCESS_CONF,
+                 "Off: X-DBSession-* response headers here are removed and "
+                 "ignored, so that a backend cannot write the session "
+                 "(default On)"),
     AP_INIT_FLAG("DBSessionCSRFCheck", set_dir_flag, DIR_OFFSET(csrf_check),
                  RSRC_CONF | ACCESS_CONF,
                  "On: POST, PUT, PATCH and DELETE must carry the session's "
