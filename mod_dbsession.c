@@ -225,7 +225,10 @@ static apr_status_t begin_and_load(request_rec *r, dbsession_request_t *rs)
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rs->session.cookie_invalid = walk.presented && !rs->session.loaded;
+    /* Never clear a cookie that may be the real one among those skipped
+     * (cookie tossing). */
+    rs->session.cookie_invalid =
+        dbs_cookie_may_clear(&walk) && !rs->session.loaded;
     COUNT(LOADED, rs->session.loaded);
     COUNT(RENEWAL_VIOLATIONS, rs->session.renewal_violations);
     if (rs->session.renewal_violations) {

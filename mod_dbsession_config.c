@@ -7,6 +7,7 @@
  */
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 
 #include "apr_optional.h"
@@ -441,9 +442,45 @@ int dbsession_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* A Secure cookie without the __Host- prefix can be overwritten by a
+ * sibling subdomain or a plain-http page of the same host (cookie tossing):
+ * say so once per scope, at startup (not in the first, trial pass of the
+ * configuration). */
+static void note_cookie_names(server_rec *s, apr_pool_t *ptemp)
+{
+    dbsession_server_conf_t *sconf =
+        ap_get_module_config(s->module_config, &dbsession_module);
+    const dbs_dir_config_t *server_dir =
+        ap_get_module_config(s->lookup_defaults, &dbsession_module);
+    int i;
+
+    for (i = 0; i < sconf->scopes->nelts; i++) {
+        dbs_dir_config_t c;
+
+        dbs_dir_config_resolve(
+            dbs_dir_config_merge(
+                ptemp, server_dir,
+                APR_ARRAY_IDX(sconf->scopes, i, dbs_dir_config_t *)),
+            &c);
+        if (c.enabled && c.cookie_secure &&
+            strncmp(c.cookie_name, DBS_HOST_PREFIX, strlen(DBS_HOST_PREFIX)) !=
+                0) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                         DBSLOGNO(005) "DBSessionCookieName %s has no __Host- "
+                                       "prefix: a subdomain or a plain-http "
+                                       "page can set a cookie of that name "
+                                       "(consider __Host-%s)%s%s",
+                         c.cookie_name, c.cookie_name,
+                         c.enabled_at ? " at " : "",
+                         c.enabled_at ? c.enabled_at : "");
+        }
+    }
+}
+
 int dbsession_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *main_server)
 {
+    int trial = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
     server_rec *s;
 
     if (find_dbd_and_start_sodium(main_server) != OK) {
@@ -455,6 +492,9 @@ int dbsession_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
         dbs_server_config_resolve(&sconf->core, &sconf->resolved);
         sconf->store = dbs_store_make(pconf, sconf->resolved.table);
+        if (!trial) {
+            note_cookie_names(s, ptemp);
+        }
     }
     dbsession_stats_attach(main_server);
     return OK;
