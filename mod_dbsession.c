@@ -627,6 +627,28 @@ static int save_session(request_rec *r, dbsession_request_t *rs,
     return OK;
 }
 
+/* A logout or revocation that rolls back with its request leaves the
+ * sessions as they were: never silently (README "Renewal"). */
+static void note_rolled_back_logout(request_rec *r, dbsession_request_t *rs)
+{
+    int logout = rs->logout | rs->session.logout;
+
+    if (!logout) {
+        return;
+    }
+    rs->logout = rs->session.logout = 0;
+    ap_log_rerror(
+        APLOG_MARK, APLOG_NOTICE, 0, r,
+        DBSLOGNO(071) "%s%s%s in a response that rolled back "
+                      "(status %d): rolled back too, the sessions "
+                      "stay as they were",
+        logout & DBS_LOGOUT_INVALIDATE ? "X-DBSession-Invalidate" : "",
+        logout == (DBS_LOGOUT_INVALIDATE | DBS_LOGOUT_REVOKE_OTHERS) ? " and "
+                                                                     : "",
+        logout & DBS_LOGOUT_REVOKE_OTHERS ? "X-DBSession-Revoke-Others" : "",
+        r->status);
+}
+
 static int rolls_back(request_rec *r, dbsession_request_t *rs)
 {
     return rs->failed || dbs_txn_doomed(rs->txn) ||
@@ -660,8 +682,12 @@ static int end_of_response(request_rec *r, dbsession_request_t *rs,
                            int headers_pending)
 {
     int commit = !rolls_back(r, rs);
+    apr_status_t rv = finish(rs, commit);
 
-    if (finish(rs, commit) == APR_SUCCESS || !headers_pending) {
+    if (!commit || rv != APR_SUCCESS) {
+        note_rolled_back_logout(r, rs);
+    }
+    if (rv == APR_SUCCESS || !headers_pending) {
         return OK;
     }
     /* Never tell the client that a write succeeded when it did not. */
@@ -709,6 +735,7 @@ static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         headers_pending = 1;
         if (rolls_back(r, rs)) {
             withdraw_cookie(r, rs);
+            rs->logout |= dbs_writes_logout(w);
         }
         else if (!rs->saved && !dbsession_finished(rs)) {
             rs->saved = 1;
@@ -822,7 +849,11 @@ static int dbsession_log_transaction(request_rec *r)
         last = last->next;
     }
     if (!dbsession_finished(rs)) {
-        finish(rs, !rolls_back(last, rs));
+        int commit = !rolls_back(last, rs);
+
+        if (finish(rs, commit) != APR_SUCCESS || !commit) {
+            note_rolled_back_logout(last, rs);
+        }
     }
     if (!rolls_back(last, rs) && dbs_txn_state(rs->txn) == DBS_TXN_COMMITTED) {
         cleanup_expired(r, rs);

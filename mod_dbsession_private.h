@@ -91,6 +91,7 @@ typedef struct {
     int failed;             /* the database failed or was not to be had: 503 */
     int saved;              /* the writes were applied and stored */
     int reseal;             /* the cookie came sealed with an older key */
+    int logout;             /* DBS_LOGOUT_* of writes that were not applied */
     apr_interval_time_t db_time; /* spent in the session's database work */
 } dbsession_request_t;
 

@@ -186,6 +186,13 @@ dbs_writes_t *dbs_writes_make(apr_pool_t *pool)
     return w;
 }
 
+int dbs_writes_logout(const dbs_writes_t *w)
+{
+    return (w->values[DBS_OP_INVALIDATE]->nelts ? DBS_LOGOUT_INVALIDATE : 0) |
+           (w->values[DBS_OP_REVOKE_OTHERS]->nelts ? DBS_LOGOUT_REVOKE_OTHERS
+                                                   : 0);
+}
+
 int dbs_writes_empty(const dbs_writes_t *w)
 {
     int i;
@@ -450,6 +457,7 @@ static const char *apply_all(dbs_session_t *s, apr_pool_t *pool,
         apr_table_clear(s->data);
         s->user = s->flash = s->csrf = "";
         s->changed = 0;
+        s->logout |= DBS_LOGOUT_INVALIDATE;
     }
     v = w->values[DBS_OP_CLEAR];
     if (v->nelts) {
@@ -503,6 +511,10 @@ static const char *apply_all(dbs_session_t *s, apr_pool_t *pool,
             return err;
         }
         s->revoke_others = 1;
+        /* "Log out everywhere else" includes a copy of the ID that a
+         * renewal replaced. */
+        s->end_grace = 1;
+        s->logout |= DBS_LOGOUT_REVOKE_OTHERS;
     }
     v = w->values[DBS_OP_FLASH];
     if (v->nelts) {
@@ -591,6 +603,7 @@ static int plan_renewal(dbs_session_t *s, apr_pool_t *pool,
         return 1;
     case DBS_RENEWAL_REPLACE:
         new_id(s, pool, s->prev_hash, now);
+        s->prev_until = DBS_PREVIOUS_REPLACED; /* no second replacement */
         s->renewed = 1;
         return 1;
     default:
@@ -639,6 +652,17 @@ static apr_status_t store_changes(dbs_txn_t *t, dbs_session_t *s,
         return APR_SUCCESS;
     }
     memcpy(old_hash, s->id_hash, sizeof(old_hash));
+    if (s->end_grace && *s->prev_hash) {
+        /* The renewed-away ID dies now; a request that came with it needs
+         * a new one. */
+        if (s->via_previous) {
+            s->rotate = 1;
+        }
+        s->prev_hash = "";
+        s->prev_until = 0;
+        s->changed = 1;
+    }
+    s->end_grace = 0;
     if (plan_renewal(s, pool, p, now) || s->rotate || s->changed) {
         if (s->rotate) {
             /* Regenerate, a new user: the old ID dies at once. */

@@ -540,6 +540,80 @@ START_TEST(renewal_replaces_a_lost_new_id)
 }
 END_TEST
 
+/* The lost new ID is replaced once; the old ID asking for another
+ * replacement is a violation, and the replacement keeps working. */
+START_TEST(renewal_replaces_a_lost_id_once)
+{
+    static const dbs_policy_t renewing = {0, 0, 10, 300};
+    dbs_session_t s;
+    unsigned char old[DBS_ID_BYTES], next[DBS_ID_BYTES];
+    apr_int64_t t = 1300 + DBS_RENEWAL_GRACE;
+
+    in_use = &renewing;
+    create(DBS_OP_SET, "a=1", 1000, old);
+    load(&s, old, 1300);
+    ck_assert_int_eq(save(&s, 1300), DBS_COOKIE_SET);
+    load(&s, old, t);
+    ck_assert_int_eq(save(&s, t), DBS_COOKIE_SET); /* the one replacement */
+    memcpy(next, s.id, DBS_ID_BYTES);
+    load(&s, old, t + 10);
+    ck_assert(s.loaded); /* within the replacement's wait: still works */
+    ck_assert_int_eq(save(&s, t + 10), DBS_COOKIE_NONE);
+    load(&s, old, t + DBS_RENEWAL_GRACE);
+    ck_assert(!s.loaded);
+    ck_assert_int_eq(s.renewal_violations, 1);
+    ck_assert_int_eq(save(&s, t + DBS_RENEWAL_GRACE), DBS_COOKIE_CLEAR);
+    load(&s, next, t + DBS_RENEWAL_GRACE);
+    ck_assert(s.loaded);
+    ck_assert_str_eq(apr_table_get(s.data, "a"), "1");
+}
+END_TEST
+
+/* Revoke-Others ("log out everywhere else") ends a renewed-away ID's grace
+ * at once; a request that came with that ID gets a new one. */
+START_TEST(revoke_others_ends_the_grace)
+{
+    static const dbs_policy_t renewing = {0, 0, 10, 300};
+    dbs_session_t s;
+    unsigned char old[DBS_ID_BYTES], renewed[DBS_ID_BYTES], third[DBS_ID_BYTES];
+
+    in_use = &renewing;
+    create(DBS_OP_USER, "alice", 1000, old);
+    load(&s, old, 1300);
+    ck_assert_int_eq(save(&s, 1300), DBS_COOKIE_SET);
+    memcpy(renewed, s.id, DBS_ID_BYTES);
+    load(&s, renewed, 1301);
+    ck_assert_int_eq(save(&s, 1301), DBS_COOKIE_NONE); /* grace starts */
+    load(&s, renewed, 1302);
+    apply(&s, writes(DBS_OP_REVOKE_OTHERS, "1"));
+    ck_assert_int_eq(save(&s, 1302), DBS_COOKIE_NONE);
+    load(&s, old, 1303);
+    ck_assert(!s.loaded);
+    ck_assert_int_eq(s.renewal_violations, 0);
+    load(&s, renewed, 1303);
+    ck_assert(s.loaded);
+
+    /* Again, now asked by a request with the renewed-away ID. */
+    load(&s, renewed, 1700);
+    ck_assert_int_eq(save(&s, 1700), DBS_COOKIE_SET);
+    memcpy(third, s.id, DBS_ID_BYTES);
+    load(&s, renewed, 1701);
+    ck_assert(s.via_previous);
+    apply(&s, writes(DBS_OP_REVOKE_OTHERS, "1"));
+    ck_assert_int_eq(save(&s, 1701), DBS_COOKIE_SET);
+    ck_assert(memcmp(s.id, renewed, DBS_ID_BYTES) != 0);
+    ck_assert(memcmp(s.id, third, DBS_ID_BYTES) != 0);
+    memcpy(old, s.id, DBS_ID_BYTES);
+    load(&s, renewed, 1702);
+    ck_assert(!s.loaded);
+    load(&s, third, 1702);
+    ck_assert(!s.loaded);
+    load(&s, old, 1702);
+    ck_assert(s.loaded);
+    ck_assert_str_eq(s.user, "alice");
+}
+END_TEST
+
 /* Regenerate (and a new user) kill a renewed session's old ID at once,
  * even in its grace; so does a rollback leave everything as it was. */
 START_TEST(regenerate_ends_the_grace)
@@ -702,6 +776,8 @@ Suite *session_suite(void)
     tcase_add_test(tc, renewal_keeps_the_old_id_through_its_grace);
     tcase_add_test(tc, renewal_replaces_a_lost_new_id);
     tcase_add_test(tc, regenerate_ends_the_grace);
+    tcase_add_test(tc, renewal_replaces_a_lost_id_once);
+    tcase_add_test(tc, revoke_others_ends_the_grace);
     tcase_add_test(tc, many_writes_cost_linear_memory);
     suite_add_tcase(s, tc);
     return s;
