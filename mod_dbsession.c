@@ -20,8 +20,9 @@
  *                    filter's end; the expired-row cleanup
  *
  * Beside them: lending the connection to other modules
- * (mod_dbsession_dbd.c) and the C API (mod_dbsession_api.c). Everything that
- * needs no httpd (crypto, encoding, policy, SQL, cookies) is in src/. The
+ * (mod_dbsession_dbd.c), a connection filter for interim responses
+ * (mod_dbsession_interim.c) and the C API (mod_dbsession_api.c). Everything
+ * that needs no httpd (crypto, encoding, policy, SQL, cookies) is in src/. The
  * README documents the contract (directives, variables, headers,
  * guarantees) for users.
  */
@@ -282,6 +283,7 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
     apr_pool_cleanup_register(initial->pool, rs, rollback_if_open,
                               apr_pool_cleanup_null);
     dbsession_dbd_lend(rs, initial);
+    dbsession_interim_watch(initial);
     rs->txn =
         dbsession_txn(initial->pool, rs->sconf, rs->dbd, rs->conf.lock_timeout);
     if ((rv = begin_and_load(r, rs)) != APR_SUCCESS) {
@@ -889,6 +891,8 @@ static void dbsession_register_hooks(apr_pool_t *pool)
     /* Before the HTTP header filter writes the headers. */
     ap_register_output_filter(FILTER_NAME, dbsession_out_filter, NULL,
                               AP_FTYPE_CONTENT_SET);
+    /* On the connection: interim responses bypass the request's filters. */
+    dbsession_interim_register();
     /* SetHandler dbsession-status. */
     ap_hook_handler(dbsession_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* First, so that mod_log_config and others see the outcome. */
