@@ -144,9 +144,10 @@ asan: t/unit/run_unit_asan
 
 # libFuzzer harnesses of the core (clang, ASan + UBSan), each run for
 # FUZZ_SECONDS: cookie open, the walk over the Cookie headers, the data
-# codec, the write-back header parsers and dbs_session_apply with every
-# operation.
-FUZZERS      := cookie cookiejar codec headers apply
+# codec, the write-back header parsers, dbs_session_apply with every
+# operation, the CSRF body scanner (any chunking gives the whole body's
+# result) and the values sent as DBSession-* request headers.
+FUZZERS      := cookie cookiejar codec headers apply csrf reqheaders
 FUZZ_SECONDS ?= 60
 
 t/fuzz/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz_common.h $(CORE_HDR) \

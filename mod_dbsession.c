@@ -24,8 +24,9 @@
  *                    filter's end; the expired-row cleanup
  *
  * Beside them: lending the connection to other modules
- * (mod_dbsession_dbd.c) and the C API (mod_dbsession_api.c). Everything that
- * needs no httpd (crypto, encoding, policy, SQL, cookies) is in src/. The
+ * (mod_dbsession_dbd.c), a connection filter for interim responses
+ * (mod_dbsession_interim.c) and the C API (mod_dbsession_api.c). Everything
+ * that needs no httpd (crypto, encoding, policy, SQL, cookies) is in src/. The
  * README documents the contract (directives, variables, headers,
  * guarantees) for users.
  */
@@ -234,7 +235,10 @@ static apr_status_t begin_and_load(request_rec *r, dbsession_request_t *rs)
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rs->session.cookie_invalid = walk.presented && !rs->session.loaded;
+    /* Never clear a cookie that may be the real one among those skipped
+     * (cookie tossing). */
+    rs->session.cookie_invalid =
+        dbs_cookie_may_clear(&walk) && !rs->session.loaded;
     COUNT(LOADED, rs->session.loaded);
     COUNT(RENEWAL_VIOLATIONS, rs->session.renewal_violations);
     if (rs->session.renewal_violations) {
@@ -288,6 +292,7 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
     apr_pool_cleanup_register(initial->pool, rs, rollback_if_open,
                               apr_pool_cleanup_null);
     dbsession_dbd_lend(rs, initial);
+    dbsession_interim_watch(initial);
     rs->txn =
         dbsession_txn(initial->pool, rs->sconf, rs->dbd, rs->conf.lock_timeout);
     if ((rv = begin_and_load(r, rs)) != APR_SUCCESS) {
@@ -540,10 +545,13 @@ static int dbsession_check_authn(request_rec *r)
 /* Before the headers go out                                                */
 
 /* Take the X-DBSession-* headers out of both tables: they must never reach
- * the client, whatever happens next. */
+ * the client, whatever happens next. Where DBSessionWrites is Off they are
+ * taken and ignored: whoever answers there cannot write the session. */
 static dbs_writes_t *take_writes(request_rec *r)
 {
     dbs_writes_t *w = dbs_writes_make(r->pool);
+    int ignore = !dbs_dir_config_writes(
+        ap_get_module_config(r->per_dir_config, &dbsession_module));
     apr_table_t *tables[2];
     int op, t;
 
@@ -556,7 +564,8 @@ static dbs_writes_t *take_writes(request_rec *r)
             int i;
 
             for (i = 0; i < arr->nelts; i++) {
-                if (e[i].key && strcasecmp(e[i].key, dbs_op_headers[op]) == 0) {
+                if (!ignore && e[i].key &&
+                    strcasecmp(e[i].key, dbs_op_headers[op]) == 0) {
                     APR_ARRAY_PUSH(w->values[op], const char *) = e[i].val;
                 }
             }
@@ -731,6 +740,28 @@ static int save_session(request_rec *r, dbsession_request_t *rs,
     return OK;
 }
 
+/* A logout or revocation that rolls back with its request leaves the
+ * sessions as they were: never silently (README "Renewal"). */
+static void note_rolled_back_logout(request_rec *r, dbsession_request_t *rs)
+{
+    int logout = rs->logout | rs->session.logout;
+
+    if (!logout) {
+        return;
+    }
+    rs->logout = rs->session.logout = 0;
+    ap_log_rerror(
+        APLOG_MARK, APLOG_NOTICE, 0, r,
+        DBSLOGNO(071) "%s%s%s in a response that rolled back "
+                      "(status %d): rolled back too, the sessions "
+                      "stay as they were",
+        logout & DBS_LOGOUT_INVALIDATE ? "X-DBSession-Invalidate" : "",
+        logout == (DBS_LOGOUT_INVALIDATE | DBS_LOGOUT_REVOKE_OTHERS) ? " and "
+                                                                     : "",
+        logout & DBS_LOGOUT_REVOKE_OTHERS ? "X-DBSession-Revoke-Others" : "",
+        r->status);
+}
+
 static int rolls_back(request_rec *r, dbsession_request_t *rs)
 {
     return rs->failed || dbs_txn_doomed(rs->txn) ||
@@ -750,8 +781,12 @@ typedef enum {
 static int end_of_response(request_rec *r, dbsession_request_t *rs)
 {
     int commit = !rolls_back(r, rs);
+    apr_status_t rv = finish(rs, commit);
 
-    if (finish(rs, commit) == APR_SUCCESS) {
+    if (!commit || rv != APR_SUCCESS) {
+        note_rolled_back_logout(r, rs);
+    }
+    if (rv == APR_SUCCESS) {
         return OK;
     }
     /* Never tell the client that a write succeeded when it did not. */
@@ -798,6 +833,7 @@ static apr_status_t dbsession_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         *state = FILTER_PASS;
         if (rolls_back(r, rs)) {
             withdraw_cookie(r, rs);
+            rs->logout |= dbs_writes_logout(w);
         }
         else if (!rs->saved && !dbsession_finished(rs)) {
             rs->saved = 1;
@@ -940,7 +976,11 @@ static int dbsession_log_transaction(request_rec *r)
         last = last->next;
     }
     if (!dbsession_finished(rs)) {
-        finish(rs, !rolls_back(last, rs));
+        int commit = !rolls_back(last, rs);
+
+        if (finish(rs, commit) != APR_SUCCESS || !commit) {
+            note_rolled_back_logout(last, rs);
+        }
     }
     if (!rolls_back(last, rs) && dbs_txn_state(rs->txn) == DBS_TXN_COMMITTED) {
         cleanup_expired(r, rs);
@@ -981,6 +1021,8 @@ static void dbsession_register_hooks(apr_pool_t *pool)
                               DBSESSION_FTYPE);
     ap_register_output_filter(SUBREQ_FILTER_NAME, dbsession_subreq_filter, NULL,
                               DBSESSION_FTYPE);
+    /* On the connection: interim responses bypass the request's filters. */
+    dbsession_interim_register();
     /* SetHandler dbsession-status. */
     ap_hook_handler(dbsession_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* First, so that mod_log_config and others see the outcome. */

@@ -7,6 +7,7 @@
  */
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 
 #include "apr_optional.h"
@@ -318,6 +319,11 @@ const command_rec dbsession_cmds[] = {
                  DIR_OFFSET(request_headers), RSRC_CONF | ACCESS_CONF,
                  "On: hand the session to the handler also as DBSession-* "
                  "request headers, for proxied backends (default Off)"),
+    AP_INIT_FLAG("DBSessionWrites", set_dir_flag, DIR_OFFSET(writes),
+                 RSRC_CONF | ACCESS_CONF,
+                 "Off: X-DBSession-* response headers here are removed and "
+                 "ignored, so that a backend cannot write the session "
+                 "(default On)"),
     AP_INIT_FLAG("DBSessionCSRFCheck", set_dir_flag, DIR_OFFSET(csrf_check),
                  RSRC_CONF | ACCESS_CONF,
                  "On: POST, PUT, PATCH and DELETE must carry the session's "
@@ -486,9 +492,45 @@ static int poses_as_session_anywhere(server_rec *s,
     return 0;
 }
 
+/* A Secure cookie without the __Host- prefix can be overwritten by a
+ * sibling subdomain or a plain-http page of the same host (cookie tossing):
+ * say so once per scope, at startup (not in the first, trial pass of the
+ * configuration). */
+static void note_cookie_names(server_rec *s, apr_pool_t *ptemp)
+{
+    dbsession_server_conf_t *sconf =
+        ap_get_module_config(s->module_config, &dbsession_module);
+    const dbs_dir_config_t *server_dir =
+        ap_get_module_config(s->lookup_defaults, &dbsession_module);
+    int i;
+
+    for (i = 0; i < sconf->scopes->nelts; i++) {
+        dbs_dir_config_t c;
+
+        dbs_dir_config_resolve(
+            dbs_dir_config_merge(
+                ptemp, server_dir,
+                APR_ARRAY_IDX(sconf->scopes, i, dbs_dir_config_t *)),
+            &c);
+        if (c.enabled && c.cookie_secure &&
+            strncmp(c.cookie_name, DBS_HOST_PREFIX, strlen(DBS_HOST_PREFIX)) !=
+                0) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                         DBSLOGNO(005) "DBSessionCookieName %s has no __Host- "
+                                       "prefix: a subdomain or a plain-http "
+                                       "page can set a cookie of that name "
+                                       "(consider __Host-%s)%s%s",
+                         c.cookie_name, c.cookie_name,
+                         c.enabled_at ? " at " : "",
+                         c.enabled_at ? c.enabled_at : "");
+        }
+    }
+}
+
 int dbsession_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *main_server)
 {
+    int trial = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
     server_rec *s;
 
     if (find_dbd_and_start_sodium(main_server) != OK) {
@@ -507,6 +549,9 @@ int dbsession_post_config(apr_pool_t *pconf, apr_pool_t *plog,
              ((dbsession_server_conf_t *)ap_get_module_config(
                   main_server->module_config, &dbsession_module))
                  ->drops_session_headers);
+        if (!trial) {
+            note_cookie_names(s, ptemp);
+        }
     }
     dbsession_stats_attach(main_server);
     return OK;

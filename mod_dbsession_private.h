@@ -6,6 +6,7 @@
  *   mod_dbsession_csrf.c    DBSessionCSRFCheck: the token, the body replay
  *   mod_dbsession_api.c     the C API of mod_dbsession.h
  *   mod_dbsession_status.c  the counters' shared memory, dbsession-status
+ *   mod_dbsession_interim.c interim responses without X-DBSession-*
  * Not installed: other modules use mod_dbsession.h.
  */
 #ifndef MOD_DBSESSION_PRIVATE_H
@@ -96,6 +97,7 @@ typedef struct {
     int reseal;             /* the cookie came sealed with an older key */
     int csrf_passed;        /* a request_rec of the chain passed the check */
     apr_bucket_brigade *body;    /* the request body, received before it */
+    int logout;             /* DBS_LOGOUT_* of writes that were not applied */
     apr_interval_time_t db_time; /* spent in the session's database work */
 } dbsession_request_t;
 
@@ -144,6 +146,12 @@ void dbsession_replay_body(request_rec *r, apr_bucket_brigade *body);
 apr_status_t dbsession_body_replay(ap_filter_t *f, apr_bucket_brigade *bb,
                                    ap_input_mode_t mode, apr_read_type_e block,
                                    apr_off_t readbytes);
+
+/* Interim responses (mod_dbsession_interim.c): httpd writes them to the
+ * connection directly; a filter there drops their X-DBSession-* headers
+ * for the rest of request r. */
+void dbsession_interim_register(void);
+void dbsession_interim_watch(request_rec *r);
 
 /* The C API (mod_dbsession_api.c): registers the optional functions. */
 void dbsession_api_register(void);

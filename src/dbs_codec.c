@@ -77,6 +77,12 @@ const char *dbs_pct_decode(apr_pool_t *pool, const char *in, apr_size_t len,
     return NULL;
 }
 
+/* RFC 3986 unreserved: never percent-encoded. */
+static int unreserved(unsigned char c)
+{
+    return apr_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
 char *dbs_pct_encode(apr_pool_t *pool, const char *in)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -86,7 +92,7 @@ char *dbs_pct_encode(apr_pool_t *pool, const char *in)
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
 
-        if (apr_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+        if (unreserved(c)) {
             out[j++] = (char)c;
         }
         else {
@@ -97,6 +103,18 @@ char *dbs_pct_encode(apr_pool_t *pool, const char *in)
     }
     out[j] = '\0';
     return out;
+}
+
+apr_size_t dbs_pct_encoded_len(const char *in)
+{
+    apr_size_t n = 0;
+
+    for (; *in; in++) {
+        unsigned char c = (unsigned char)*in;
+
+        n += unreserved(c) ? 1 : 3;
+    }
+    return n;
 }
 
 apr_array_header_t *dbs_split_items(apr_pool_t *pool, const char *value)
@@ -140,8 +158,8 @@ static const char *parse_pair(apr_pool_t *pool, const char *item, char **key,
     return err ? apr_psprintf(pool, "value of %s: %s", *key, err) : NULL;
 }
 
-const char *dbs_parse_assignments(apr_pool_t *pool, const char *value,
-                                  apr_table_t *into)
+const char *dbs_parse_assignments_each(apr_pool_t *pool, const char *value,
+                                       dbs_assignment_fn *each, void *ctx)
 {
     apr_array_header_t *items = dbs_split_items(pool, value);
     int i;
@@ -150,12 +168,24 @@ const char *dbs_parse_assignments(apr_pool_t *pool, const char *value,
         char *key = NULL, *val = NULL;
         const char *err =
             parse_pair(pool, APR_ARRAY_IDX(items, i, char *), &key, &val);
-        if (err) {
+
+        if (err || (err = each(ctx, key, val))) {
             return err;
         }
-        apr_table_setn(into, key, val);
     }
     return NULL;
+}
+
+static const char *set_in_table(void *table, char *key, char *val)
+{
+    apr_table_setn(table, key, val);
+    return NULL;
+}
+
+const char *dbs_parse_assignments(apr_pool_t *pool, const char *value,
+                                  apr_table_t *into)
+{
+    return dbs_parse_assignments_each(pool, value, set_in_table, into);
 }
 
 const char *dbs_parse_keys(apr_pool_t *pool, const char *value,

@@ -40,11 +40,20 @@ const char *dbs_pct_decode(apr_pool_t *pool, const char *in, apr_size_t len,
 
 /* Percent-encode everything but RFC 3986 unreserved characters. */
 char *dbs_pct_encode(apr_pool_t *pool, const char *in);
+/* The length dbs_pct_encode's result would have, without making it. */
+apr_size_t dbs_pct_encoded_len(const char *in);
 
 /* Split a header value on '&' and ',' (httpd joins repeated headers with
  * ", "; encoded values never hold a raw comma), trimming blanks and dropping
  * empty items. */
 apr_array_header_t *dbs_split_items(apr_pool_t *pool, const char *value);
+
+/* "k=v&k2=v2": each assignment in order, its key checked and its value
+ * decoded, handed to each(), which may stop the walk with a reason. NULL or
+ * a reason. */
+typedef const char *dbs_assignment_fn(void *ctx, char *key, char *val);
+const char *dbs_parse_assignments_each(apr_pool_t *pool, const char *value,
+                                       dbs_assignment_fn *each, void *ctx);
 
 /* "k=v&k2=v2" into table (set, last one wins). NULL or a reason. */
 const char *dbs_parse_assignments(apr_pool_t *pool, const char *value,

@@ -18,7 +18,7 @@ dbs_dir_config_t *dbs_dir_config_make(apr_pool_t *pool)
     dbs_dir_config_t *c = apr_pcalloc(pool, sizeof(*c));
 
     c->enabled = c->cookie_secure = c->cookie_httponly = DBS_UNSET;
-    c->csrf_check = c->request_headers = DBS_UNSET;
+    c->csrf_check = c->request_headers = c->writes = DBS_UNSET;
     c->cookie_samesite = c->rollback_status = DBS_UNSET;
     c->cookie_max_age = c->idle_timeout = c->absolute_timeout = DBS_UNSET;
     c->extension_delay = c->renewal_timeout = DBS_UNSET;
@@ -37,6 +37,7 @@ dbs_dir_config_t *dbs_dir_config_merge(apr_pool_t *pool,
     MERGE_INT(cookie_httponly);
     MERGE_INT(csrf_check);
     MERGE_INT(request_headers);
+    MERGE_INT(writes);
     MERGE_INT(cookie_samesite);
     MERGE_INT(rollback_status);
     MERGE_INT(cookie_max_age);
@@ -65,6 +66,11 @@ int dbs_dir_config_csrf_check(const dbs_dir_config_t *c)
     return c->csrf_check == DBS_UNSET ? DBS_DEFAULT_CSRF_CHECK : c->csrf_check;
 }
 
+int dbs_dir_config_writes(const dbs_dir_config_t *c)
+{
+    return c->writes == DBS_UNSET ? DBS_DEFAULT_WRITES : c->writes;
+}
+
 void dbs_dir_config_resolve(const dbs_dir_config_t *in, dbs_dir_config_t *out)
 {
     DEFAULT_INT(enabled, DBS_DEFAULT_ENABLED);
@@ -72,6 +78,7 @@ void dbs_dir_config_resolve(const dbs_dir_config_t *in, dbs_dir_config_t *out)
     DEFAULT_INT(cookie_httponly, DBS_DEFAULT_COOKIE_HTTPONLY);
     DEFAULT_INT(csrf_check, DBS_DEFAULT_CSRF_CHECK);
     DEFAULT_INT(request_headers, DBS_DEFAULT_REQUEST_HEADERS);
+    DEFAULT_INT(writes, DBS_DEFAULT_WRITES);
     DEFAULT_INT(cookie_samesite, DBS_DEFAULT_COOKIE_SAMESITE);
     DEFAULT_INT(rollback_status, DBS_DEFAULT_ROLLBACK_STATUS);
     DEFAULT_INT(cookie_max_age, DBS_DEFAULT_COOKIE_MAX_AGE);

@@ -26,6 +26,7 @@
 #define DBS_DEFAULT_COOKIE_HTTPONLY  1
 #define DBS_DEFAULT_CSRF_CHECK       0
 #define DBS_DEFAULT_REQUEST_HEADERS  0
+#define DBS_DEFAULT_WRITES           1
 #define DBS_DEFAULT_COOKIE_SAMESITE  DBS_SAMESITE_LAX
 #define DBS_DEFAULT_COOKIE_MAX_AGE   0
 #define DBS_DEFAULT_IDLE_TIMEOUT     1800
@@ -44,6 +45,7 @@ typedef struct {
     int cookie_httponly;
     int csrf_check;      /* POST, PUT, PATCH, DELETE must carry the token */
     int request_headers; /* the session as DBSession-* request headers */
+    int writes;          /* X-DBSession-* response headers are applied */
     int cookie_samesite; /* dbs_samesite_e */
     int rollback_status;
     apr_int64_t cookie_max_age;
@@ -86,6 +88,7 @@ void dbs_dir_config_policy(const dbs_dir_config_t *c, dbs_policy_t *out);
  * default where unset. */
 int dbs_dir_config_enabled(const dbs_dir_config_t *c);
 int dbs_dir_config_csrf_check(const dbs_dir_config_t *c);
+int dbs_dir_config_writes(const dbs_dir_config_t *c);
 
 dbs_server_config_t *dbs_server_config_make(apr_pool_t *pool);
 dbs_server_config_t *dbs_server_config_merge(apr_pool_t *pool,

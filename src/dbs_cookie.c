@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include <apr_strings.h>
+#include <sodium.h>
 
 /* The walk in progress: what it fills, and what it needs to open values. */
 typedef struct {
@@ -13,7 +14,41 @@ typedef struct {
     const char *cookie_name;
     const dbs_keyring_t *ring;
     dbs_cipher_e cipher;
+    apr_size_t sealed_chars; /* the length of a well-formed value */
 } walker_t;
+
+#define BASE64URL                                                              \
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+/* The length of a seal in its cookie form (README "The cookie"): base64url
+ * without padding of key_id || nonce || sealed ID || tag. */
+static apr_size_t sealed_chars(dbs_cipher_e cipher)
+{
+    apr_size_t nonce = cipher == DBS_CIPHER_AES256GCM
+                           ? crypto_aead_aes256gcm_NPUBBYTES
+                           : crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+
+    return sodium_base64_ENCODED_LEN(
+               DBS_KEY_ID_BYTES + nonce + DBS_ID_BYTES +
+                   crypto_aead_xchacha20poly1305_ietf_ABYTES,
+               sodium_base64_VARIANT_URLSAFE_NO_PADDING) -
+           1;
+}
+
+/* Whether a value could be a seal at all; only those take a place. */
+static int well_formed(const walker_t *w, const char *value)
+{
+    apr_size_t len = strspn(value, BASE64URL);
+
+    return value[len] == '\0' && len == w->sealed_chars;
+}
+
+static void reject(dbs_cookie_walk_t *walk, const char *value)
+{
+    if (walk->rejected++ == 0) {
+        dbs_cookie_fingerprint(value, walk->first_rejected);
+    }
+}
 
 static int seen_before(const apr_array_header_t *values, const char *value)
 {
@@ -49,8 +84,15 @@ static void consider_value(walker_t *w, const char *value)
     int key_index;
 
     walk->presented = 1;
-    if (seen_before(w->values, value) ||
-        w->values->nelts >= DBS_COOKIES_CONSIDERED) {
+    if (!well_formed(w, value)) {
+        reject(walk, value);
+        return;
+    }
+    if (seen_before(w->values, value)) {
+        return;
+    }
+    if (w->values->nelts >= DBS_COOKIES_CONSIDERED) {
+        walk->skipped++;
         return;
     }
     APR_ARRAY_PUSH(w->values, const char *) = value;
@@ -59,9 +101,7 @@ static void consider_value(walker_t *w, const char *value)
                              &key_index);
     if (rv != APR_SUCCESS) {
         walk->unknown_key += rv == APR_ENOENT;
-        if (walk->rejected++ == 0) {
-            dbs_cookie_fingerprint(value, walk->first_rejected);
-        }
+        reject(walk, value);
         return;
     }
     if (id_index(walk->ids, id) < 0) {
@@ -100,9 +140,15 @@ void dbs_cookie_walk(dbs_cookie_walk_t *walk, apr_pool_t *pool,
     w.cookie_name = cookie_name;
     w.ring = ring;
     w.cipher = cipher;
+    w.sealed_chars = sealed_chars(cipher);
     for (i = 0; i < headers->nelts; i++) {
         walk_header(&w, pool, APR_ARRAY_IDX(headers, i, const char *));
     }
+}
+
+int dbs_cookie_may_clear(const dbs_cookie_walk_t *walk)
+{
+    return walk->presented && !walk->skipped;
 }
 
 int dbs_cookie_needs_reseal(const dbs_cookie_walk_t *walk,

@@ -16,8 +16,10 @@
 #include "dbs_parse.h"
 
 /* A client may send many cookies of our name (cookie tossing): identical
- * values count once, and only the first this many distinct values are
- * looked at. */
+ * values count once, and only the first this many distinct well-formed
+ * values (base64url of exactly the sealed length of the cipher) are looked
+ * at. Malformed values are refused without taking a place, so junk cannot
+ * push the real cookie out. */
 #define DBS_COOKIES_CONSIDERED 8
 
 /* What a walk over the Cookie headers found. Arrays live in the walk's
@@ -29,9 +31,12 @@ typedef struct {
     apr_array_header_t *ids;
     apr_array_header_t *old_key; /* int per ID: opened by a key but the first */
     int presented; /* a cookie of our name came (considered or not) */
-    /* Distinct values looked at: DBS_COOKIES_CONSIDERED at most. */
+    /* Distinct well-formed values looked at: DBS_COOKIES_CONSIDERED at most. */
     int considered;
-    int rejected;    /* of those, the ones that did not open */
+    /* Well-formed values that came after the considered ones were full:
+     * the real cookie may be among them. */
+    int skipped;
+    int rejected;    /* considered ones that did not open, and malformed ones */
     int unknown_key; /* of those, well-formed ones of a key id the ring lacks */
     /* Safe to log; "" when none was rejected. */
     char first_rejected[DBS_FINGERPRINT_CHARS + 1];
@@ -44,6 +49,12 @@ typedef struct {
 void dbs_cookie_walk(dbs_cookie_walk_t *walk, apr_pool_t *pool,
                      const apr_array_header_t *headers, const char *cookie_name,
                      const dbs_keyring_t *ring, dbs_cipher_e cipher);
+
+/* Whether a response may clear the client's cookie when the walk led to no
+ * live session: a cookie of our name came, and every well-formed value was
+ * considered (else the real one may be among those skipped, and clearing
+ * would delete it). */
+int dbs_cookie_may_clear(const dbs_cookie_walk_t *walk);
 
 /* Whether the cookie that gave id was opened by a key but the first, so
  * that it should be sealed again with the first (key rotation). 0 for an ID

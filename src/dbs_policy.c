@@ -50,11 +50,16 @@ dbs_renewal_e dbs_policy_renewal(const dbs_policy_t *p,
             return now > r->previous_until ? DBS_RENEWAL_VIOLATION
                                            : DBS_RENEWAL_KEEP;
         }
-        return renewal_on && now >= r->renewed_at + DBS_RENEWAL_GRACE
-                   ? DBS_RENEWAL_REPLACE
-                   : DBS_RENEWAL_KEEP;
+        if (!renewal_on || now < r->renewed_at + DBS_RENEWAL_GRACE) {
+            return DBS_RENEWAL_KEEP;
+        }
+        /* A stolen pre-renewal cookie replayed later must not take the
+         * session over again and again: one replacement per renewal. */
+        return r->previous_until == DBS_PREVIOUS_REPLACED
+                   ? DBS_RENEWAL_VIOLATION
+                   : DBS_RENEWAL_REPLACE;
     }
-    if (r->has_previous && r->previous_until == 0) {
+    if (r->has_previous && r->previous_until <= 0) {
         return DBS_RENEWAL_CONFIRM;
     }
     if (renewal_on && now >= r->renewed_at + p->renewal_timeout &&

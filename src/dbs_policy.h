@@ -23,12 +23,20 @@ typedef struct {
  * take to come back before it counts as lost. */
 #define DBS_RENEWAL_GRACE 60
 
+/* previous_until while the current ID has not come back yet: it replaced
+ * the previous ID (pending), or it already replaced a new ID that never
+ * came back (replaced: a new ID is replaced at most once per renewal). */
+#define DBS_PREVIOUS_PENDING  0
+#define DBS_PREVIOUS_REPLACED (-1)
+
 /* Where a session's ID stands in renewal. */
 typedef struct {
-    apr_int64_t renewed_at;     /* the current ID was issued */
-    int has_previous;           /* the ID it replaced is still known */
-    apr_int64_t previous_until; /* 0: until the current ID is presented */
-    int presented_previous;     /* the request came with the previous ID */
+    apr_int64_t renewed_at; /* the current ID was issued */
+    int has_previous;       /* the ID it replaced is still known */
+    /* > 0: the previous ID works until then; else DBS_PREVIOUS_PENDING or
+     * DBS_PREVIOUS_REPLACED, until the current ID is presented. */
+    apr_int64_t previous_until;
+    int presented_previous; /* the request came with the previous ID */
 } dbs_renewal_state_t;
 
 typedef enum {
@@ -36,8 +44,9 @@ typedef enum {
     DBS_RENEWAL_CONFIRM,  /* the new ID came back: the old one's grace starts */
     DBS_RENEWAL_ROTATE,   /* issue a new ID; the current one becomes previous */
     DBS_RENEWAL_REPLACE,  /* the new ID never came back (a lost response):
-                             issue another, the previous one stays */
-    DBS_RENEWAL_VIOLATION /* the previous ID after its grace: unknown */
+                             issue another, the previous one stays; once */
+    DBS_RENEWAL_VIOLATION /* the previous ID after its grace, or asking for
+                             a second replacement: unknown */
 } dbs_renewal_e;
 
 /* Expired when now > last activity + idle, or now > created + absolute. */

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 const char *const dbs_op_headers[DBS_OP_COUNT] = {
@@ -185,6 +186,13 @@ dbs_writes_t *dbs_writes_make(apr_pool_t *pool)
     return w;
 }
 
+int dbs_writes_logout(const dbs_writes_t *w)
+{
+    return (w->values[DBS_OP_INVALIDATE]->nelts ? DBS_LOGOUT_INVALIDATE : 0) |
+           (w->values[DBS_OP_REVOKE_OTHERS]->nelts ? DBS_LOGOUT_REVOKE_OTHERS
+                                                   : 0);
+}
+
 int dbs_writes_empty(const dbs_writes_t *w)
 {
     int i;
@@ -239,12 +247,172 @@ static const char *last_value(apr_pool_t *pool,
     return dbs_pct_decode(pool, start, strlen(start), out);
 }
 
-static const char *append_flash(apr_pool_t *pool, dbs_session_t *s,
-                                const apr_array_header_t *values)
+/* The data while one response's writes apply: the entries in their order
+ * and an index by key, so that each Set and Unset item costs O(1) and the
+ * whole apply is linear in its input (an apr_table set or unset scans the
+ * table). The encoded size is kept up to date, so that applying stops as
+ * soon as it passes the limit. */
+typedef struct {
+    apr_array_header_t *keys; /* const char *, in order; NULL once unset */
+    apr_array_header_t *vals; /* const char * */
+    apr_hash_t *index;        /* key -> its position + 1 */
+    apr_size_t bytes;         /* the live entries' "key=value", encoded */
+    int live;
+} data_edit_t;
+
+static apr_size_t entry_bytes(const char *key, const char *val)
 {
-    apr_array_header_t *items = all_items(pool, values);
+    return strlen(key) + 1 + dbs_pct_encoded_len(val);
+}
+
+/* The encoded size of the data: entries joined by '&'. */
+static apr_size_t edit_size(const data_edit_t *d)
+{
+    return d->bytes + (d->live > 0 ? (apr_size_t)d->live - 1 : 0);
+}
+
+static void edit_set(data_edit_t *d, const char *key, const char *val)
+{
+    apr_uintptr_t at =
+        (apr_uintptr_t)apr_hash_get(d->index, key, APR_HASH_KEY_STRING);
+
+    if (at) {
+        const char **old = &APR_ARRAY_IDX(d->vals, at - 1, const char *);
+
+        d->bytes = d->bytes - entry_bytes(key, *old) + entry_bytes(key, val);
+        *old = val;
+        return;
+    }
+    APR_ARRAY_PUSH(d->keys, const char *) = key;
+    APR_ARRAY_PUSH(d->vals, const char *) = val;
+    apr_hash_set(d->index, key, APR_HASH_KEY_STRING,
+                 (void *)(apr_uintptr_t)d->keys->nelts);
+    d->bytes += entry_bytes(key, val);
+    d->live++;
+}
+
+static void edit_unset(data_edit_t *d, const char *key)
+{
+    apr_uintptr_t at =
+        (apr_uintptr_t)apr_hash_get(d->index, key, APR_HASH_KEY_STRING);
+
+    if (at) {
+        d->bytes -= entry_bytes(key, APR_ARRAY_IDX(d->vals, at - 1, char *));
+        d->live--;
+        APR_ARRAY_IDX(d->keys, at - 1, const char *) = NULL;
+        apr_hash_set(d->index, key, APR_HASH_KEY_STRING, NULL);
+    }
+}
+
+static void edit_begin(data_edit_t *d, apr_pool_t *pool, const apr_table_t *t)
+{
+    const apr_array_header_t *arr = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     int i;
 
+    d->keys = apr_array_make(pool, arr->nelts + 8, sizeof(const char *));
+    d->vals = apr_array_make(pool, arr->nelts + 8, sizeof(const char *));
+    d->index = apr_hash_make(pool);
+    d->bytes = 0;
+    d->live = 0;
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key) {
+            edit_set(d, e[i].key, e[i].val);
+        }
+    }
+}
+
+static void edit_end(const data_edit_t *d, apr_pool_t *pool, apr_table_t *out)
+{
+    int i;
+
+    apr_table_clear(out);
+    for (i = 0; i < d->keys->nelts; i++) {
+        const char *key = APR_ARRAY_IDX(d->keys, i, const char *);
+
+        if (key) {
+            apr_table_addn(out, key, APR_ARRAY_IDX(d->vals, i, const char *));
+        }
+    }
+}
+
+static const char *too_large(apr_pool_t *pool, apr_int64_t max_size)
+{
+    return apr_psprintf(pool,
+                        "the session would hold more than DBSessionMaxSize "
+                        "%" APR_INT64_T_FMT " bytes",
+                        max_size);
+}
+
+static const char *apply_unset(data_edit_t *d, apr_pool_t *pool,
+                               const apr_array_header_t *values)
+{
+    apr_array_header_t *keys = apr_array_make(pool, 4, sizeof(char *));
+    const char *err;
+    int i;
+
+    for (i = 0; i < values->nelts; i++) {
+        if ((err = dbs_parse_keys(pool, APR_ARRAY_IDX(values, i, char *),
+                                  keys))) {
+            return apr_psprintf(pool, "X-DBSession-Unset: %s", err);
+        }
+    }
+    for (i = 0; i < keys->nelts; i++) {
+        edit_unset(d, APR_ARRAY_IDX(keys, i, char *));
+    }
+    return NULL;
+}
+
+/* What apply_set's walk needs. */
+typedef struct {
+    data_edit_t *data;
+    apr_pool_t *pool;
+    apr_int64_t max_size;
+} set_walk_t;
+
+static const char *set_one(void *ctx, char *key, char *val)
+{
+    set_walk_t *walk = ctx;
+
+    edit_set(walk->data, key, val);
+    return (apr_int64_t)edit_size(walk->data) > walk->max_size
+               ? too_large(walk->pool, walk->max_size)
+               : NULL;
+}
+
+static const char *apply_set(data_edit_t *d, apr_pool_t *pool,
+                             const apr_array_header_t *values,
+                             apr_int64_t max_size)
+{
+    set_walk_t walk = {d, pool, max_size};
+    int i;
+
+    for (i = 0; i < values->nelts; i++) {
+        const char *err = dbs_parse_assignments_each(
+            pool, APR_ARRAY_IDX(values, i, char *), set_one, &walk);
+
+        if (err) {
+            return apr_psprintf(pool, "X-DBSession-Set: %s", err);
+        }
+    }
+    return NULL;
+}
+
+/* The messages join the stored ones in one concatenation at the end. */
+static const char *append_flash(apr_pool_t *pool, dbs_session_t *s,
+                                const apr_array_header_t *values,
+                                apr_size_t other_bytes, apr_int64_t max_size)
+{
+    apr_array_header_t *items = all_items(pool, values);
+    struct iovec *vec =
+        apr_palloc(pool, sizeof(*vec) * (2 * (apr_size_t)items->nelts + 1));
+    apr_size_t n = 0, bytes = strlen(s->flash);
+    int i;
+
+    if (bytes) {
+        vec[n].iov_base = (char *)s->flash;
+        vec[n++].iov_len = bytes;
+    }
     for (i = 0; i < items->nelts; i++) {
         const char *item = APR_ARRAY_IDX(items, i, char *);
         char *msg;
@@ -253,19 +421,29 @@ static const char *append_flash(apr_pool_t *pool, dbs_session_t *s,
         if (err) {
             return apr_psprintf(pool, "X-DBSession-Flash: %s", err);
         }
-        s->flash = *s->flash ? apr_pstrcat(pool, s->flash, "&",
-                                           dbs_pct_encode(pool, msg), NULL)
-                             : dbs_pct_encode(pool, msg);
+        if (n > 0) {
+            vec[n].iov_base = "&";
+            vec[n++].iov_len = 1;
+            bytes++;
+        }
+        vec[n].iov_base = dbs_pct_encode(pool, msg);
+        vec[n].iov_len = strlen(vec[n].iov_base);
+        bytes += vec[n++].iov_len;
+        if ((apr_int64_t)(bytes + other_bytes) > max_size) {
+            return apr_psprintf(pool, "X-DBSession-Flash: %s",
+                                too_large(pool, max_size));
+        }
     }
+    s->flash = apr_pstrcatv(pool, vec, n, NULL);
     return NULL;
 }
 
 static const char *apply_all(dbs_session_t *s, apr_pool_t *pool,
-                             const dbs_writes_t *w)
+                             const dbs_writes_t *w, apr_int64_t max_size)
 {
     const apr_array_header_t *v;
+    data_edit_t data;
     const char *err;
-    int i, j;
 
     v = w->values[DBS_OP_INVALIDATE];
     if (v->nelts) {
@@ -279,6 +457,7 @@ static const char *apply_all(dbs_session_t *s, apr_pool_t *pool,
         apr_table_clear(s->data);
         s->user = s->flash = s->csrf = "";
         s->changed = 0;
+        s->logout |= DBS_LOGOUT_INVALIDATE;
     }
     v = w->values[DBS_OP_CLEAR];
     if (v->nelts) {
@@ -288,24 +467,13 @@ static const char *apply_all(dbs_session_t *s, apr_pool_t *pool,
         apr_table_clear(s->data);
         s->changed = 1;
     }
-    v = w->values[DBS_OP_UNSET];
-    for (i = 0; i < v->nelts; i++) {
-        apr_array_header_t *keys = apr_array_make(pool, 4, sizeof(char *));
-
-        if ((err = dbs_parse_keys(pool, APR_ARRAY_IDX(v, i, char *), keys))) {
-            return apr_psprintf(pool, "X-DBSession-Unset: %s", err);
+    if (w->values[DBS_OP_UNSET]->nelts || w->values[DBS_OP_SET]->nelts) {
+        edit_begin(&data, pool, s->data);
+        if ((err = apply_unset(&data, pool, w->values[DBS_OP_UNSET])) ||
+            (err = apply_set(&data, pool, w->values[DBS_OP_SET], max_size))) {
+            return err;
         }
-        for (j = 0; j < keys->nelts; j++) {
-            apr_table_unset(s->data, APR_ARRAY_IDX(keys, j, char *));
-        }
-        s->changed = 1;
-    }
-    v = w->values[DBS_OP_SET];
-    for (i = 0; i < v->nelts; i++) {
-        if ((err = dbs_parse_assignments(pool, APR_ARRAY_IDX(v, i, char *),
-                                         s->data))) {
-            return apr_psprintf(pool, "X-DBSession-Set: %s", err);
-        }
+        edit_end(&data, pool, s->data);
         s->changed = 1;
     }
     v = w->values[DBS_OP_USER];
@@ -343,10 +511,17 @@ static const char *apply_all(dbs_session_t *s, apr_pool_t *pool,
             return err;
         }
         s->revoke_others = 1;
+        /* "Log out everywhere else" includes a copy of the ID that a
+         * renewal replaced. */
+        s->end_grace = 1;
+        s->logout |= DBS_LOGOUT_REVOKE_OTHERS;
     }
     v = w->values[DBS_OP_FLASH];
     if (v->nelts) {
-        if ((err = append_flash(pool, s, v))) {
+        if ((err = append_flash(pool, s, v,
+                                strlen(dbs_data_encode(pool, s->data)) +
+                                    strlen(s->user),
+                                max_size))) {
             return err;
         }
         s->changed = 1;
@@ -362,7 +537,7 @@ apr_status_t dbs_session_apply(dbs_session_t *s, apr_pool_t *pool,
     apr_size_t size;
 
     scratch.data = apr_table_copy(pool, s->data);
-    *err = apply_all(&scratch, pool, w);
+    *err = apply_all(&scratch, pool, w, max_size);
     if (*err) {
         return APR_EINVAL;
     }
@@ -428,6 +603,7 @@ static int plan_renewal(dbs_session_t *s, apr_pool_t *pool,
         return 1;
     case DBS_RENEWAL_REPLACE:
         new_id(s, pool, s->prev_hash, now);
+        s->prev_until = DBS_PREVIOUS_REPLACED; /* no second replacement */
         s->renewed = 1;
         return 1;
     default:
@@ -476,6 +652,17 @@ static apr_status_t store_changes(dbs_txn_t *t, dbs_session_t *s,
         return APR_SUCCESS;
     }
     memcpy(old_hash, s->id_hash, sizeof(old_hash));
+    if (s->end_grace && *s->prev_hash) {
+        /* The renewed-away ID dies now; a request that came with it needs
+         * a new one. */
+        if (s->via_previous) {
+            s->rotate = 1;
+        }
+        s->prev_hash = "";
+        s->prev_until = 0;
+        s->changed = 1;
+    }
+    s->end_grace = 0;
     if (plan_renewal(s, pool, p, now) || s->rotate || s->changed) {
         if (s->rotate) {
             /* Regenerate, a new user: the old ID dies at once. */

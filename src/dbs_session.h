@@ -66,6 +66,8 @@ typedef struct {
     int rotate;        /* a new ID: Regenerate or a change of user */
     int deleted;       /* Invalidate: the loaded row goes */
     int revoke_others; /* the user's other sessions go */
+    int end_grace;     /* a renewed-away ID dies now (Revoke-Others) */
+    int logout;        /* DBS_LOGOUT_* bits this request asked for */
     int revoked;       /* how many did, once saved */
     int renewed;       /* the save issued a new ID for renewal */
     int created;       /* the save stored a new session */
@@ -100,6 +102,13 @@ const char *dbs_session_take_flash(dbs_session_t *s);
 
 dbs_writes_t *dbs_writes_make(apr_pool_t *pool);
 int dbs_writes_empty(const dbs_writes_t *w);
+
+/* Logouts and revocations, which must never fail silently: when the
+ * request rolls back the glue says so (s->logout: applied; of writes never
+ * applied, dbs_writes_logout). */
+#define DBS_LOGOUT_INVALIDATE    1
+#define DBS_LOGOUT_REVOKE_OTHERS 2
+int dbs_writes_logout(const dbs_writes_t *w);
 
 /* Apply all writes of one response, or none: on a bad value or when the data
  * would exceed max_size, s is untouched and *err says why. */

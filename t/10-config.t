@@ -18,6 +18,7 @@ my @bad = (
     ['DBSessionLockTimeout x', qr/DBSessionLockTimeout: expects/],
     ['DBSessionRenewalTimeout -1', qr/DBSessionRenewalTimeout: expects/],
     ['DBSessionRequestHeaders yes', qr/DBSessionRequestHeaders must be On or Off/],
+    ['DBSessionWrites maybe', qr/DBSessionWrites must be On or Off/],
     ['DBSessionCookieMaxAge 99999999999', qr/DBSessionCookieMaxAge: expects/],
     ['DBSessionCleanupInterval soon', qr/DBSessionCleanupInterval: expects/],
     ['DBSessionKey c2hvcnQ=', qr/DBSessionKey: the key must decode to exactly 32 bytes/],
@@ -145,6 +146,7 @@ DBSessionLockTimeout 0
     DBSessionEnvPrefix APP_
     DBSessionCSRFCheck On
     DBSessionRequestHeaders On
+    DBSessionWrites On
     AuthType DBSession
     DBSessionLoginURL /login?next=1
     Require valid-user
@@ -162,6 +164,7 @@ DBSessionLockTimeout 0
     DBSessionMaxSize 16777216
     DBSessionCSRFCheck Off
     DBSessionRequestHeaders Off
+    DBSessionWrites Off
 </Location>
 <Location /c>
     DBSession On

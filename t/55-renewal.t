@@ -8,7 +8,7 @@ use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 27;
+plan tests => 27 + 14;
 
 my $base = '/cgi-renew';
 sub tagged { "WHERE session_data LIKE '%tag=$_[0]%'" }
@@ -109,3 +109,66 @@ visit($rg_new, 'regenerate=1');
 $mark = log_mark();
 is seen(visit($rg))->{DBSESSION_NEW}, '1', 'Regenerate ended the old ID\'s grace';
 is logged_since($mark, qr/DBS022/), 0, '...which is no violation';
+
+# A session with a user, renewed, the new ID back: the old one is in its
+# grace. Returns (old, new).
+sub renewed_with_user {
+    my ($tag) = @_;
+    my $login = session_cookie(req(GET => "$base/echo.pl?set=tag%3D$tag&user=u$tag"));
+    age_renewal($tag, 121);
+    my $renewed = session_cookie(visit($login));
+    visit($renewed);    # it came back: the old ID's grace starts
+    return ($login, $renewed);
+}
+
+# Revoke-Others, Invalidate and a change of user end the grace at once.
+{
+    my ($o, $n) = renewed_with_user('r6');
+    is seen(visit($o))->{DBSESSION_NEW}, '0', 'in its grace the old ID works';
+    visit($n, 'revoke_others=1');
+    $mark = log_mark();
+    is seen(visit($o))->{DBSESSION_NEW}, '1', 'Revoke-Others ended the old ID\'s grace';
+    is seen(visit($n))->{SESSION_tag}, 'r6', '...the current ID still works';
+    is logged_since($mark, qr/DBS022/), 0, '...and that is no violation';
+
+    ($o, $n) = renewed_with_user('r7');
+    my $after = session_cookie(visit($n, 'user=someone_else'));
+    is seen(visit($o))->{DBSESSION_NEW}, '1', 'a change of user ended it';
+    is seen(visit($after))->{DBSESSION_USER}, 'someone_else', '...the new login works';
+
+    ($o, $n) = renewed_with_user('r8');
+    visit($n, 'invalidate=1');
+    is seen(visit($o))->{DBSESSION_NEW}, '1', 'Invalidate ended it';
+}
+
+# A new ID that never came back is replaced once; the renewed-away ID
+# presented again after that is a violation, not another new session (a
+# stolen pre-renewal cookie replayed later cannot take the session over).
+{
+    my $first = new_session($base, 'tag%3Dr9');
+    age_renewal('r9', 121);
+    my $lost1 = session_cookie(visit($first));
+    age_renewal('r9', 61);
+    my $lost2 = session_cookie(visit($first));
+    ok $lost2 && $lost2 ne $lost1, 'a lost new ID is replaced once';
+    age_renewal('r9', 61);
+    $mark = log_mark();
+    $res = visit($first);
+    is seen($res)->{DBSESSION_NEW}, '1', 'a second replacement is refused';
+    ok !session_cookie($res), '...no new ID for it';
+    is logged_since($mark, qr/\[dbsession:warn\].*DBS022: renewal violation/), 1,
+        '...logged as a renewal violation';
+}
+
+# A logout in a response that rolls back is rolled back too, and says so.
+{
+    my $s = new_session($base, 'tag%3Dr10');
+    $mark = log_mark();
+    visit($s, 'invalidate=1&status=500');
+    visit($s, 'revoke_others=1&status=503');
+    is seen(visit($s))->{SESSION_tag}, 'r10', 'a rolled-back Invalidate leaves the session';
+    is logged_since($mark, qr/\[dbsession:notice\].*DBS071: .*X-DBSession-Invalidate.*rolled back/),
+        1, '...and a notice says the logout was rolled back';
+    is logged_since($mark, qr/\[dbsession:notice\].*DBS071: .*X-DBSession-Revoke-Others.*rolled back/),
+        1, '...and so for a rolled-back Revoke-Others';
+}

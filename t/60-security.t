@@ -5,7 +5,7 @@ use Apache::Test qw(-withtestmore);
 use lib 't/lib';
 use DBSTest;
 
-plan tests => 4 + 31 + 7 + 2;
+plan tests => 4 + 31 + 7 + 2 + 6 + 2;
 
 # --- exact attributes, secure by default ---
 my $res = req(GET => '/cgi-defaults/echo.pl?set=a%3D1');
@@ -55,16 +55,44 @@ $res = req(GET => '/cgi/echo.pl',
            headers => [Cookie => "session=garbage; other=1; session=$valid"]);
 is seen($res)->{SESSION_secret}, 'yes', 'a tossed garbage cookie cannot push out the valid one';
 
-# Many cookies of our name: identical values count once, at most 8 distinct
-# ones are looked at, and one log line tells how many were refused.
+# Many cookies of our name: malformed values are refused without being
+# looked up, and one log line tells how many were refused.
 my $mark = log_mark();
 my @junk = map { "session=junk$_" } 1 .. 12;
 $res = req(GET => '/cgi/echo.pl',
            headers => [Cookie => join('; ', ("session=garbage") x 40, @junk)]);
 is $res->code, 200, 'a request with 52 bad cookies of our name is answered';
 is logged_since($mark, qr/\[dbsession:.*DBS020:/), 1, '...and logged once';
-is logged_since($mark, qr/DBS020: rejected 8 cookies that did not open/), 1,
-    '...for the 8 distinct values considered';
+is logged_since($mark, qr/DBS020: rejected 52 cookies that did not open/), 1,
+    '...counting every malformed one';
+
+# Cookie tossing: junk values take no place among the 8 considered, so they
+# cannot push the real cookie out...
+$res = req(GET => '/cgi/echo.pl',
+           headers => [Cookie => join('; ', (map { "session=junk$_" } 1 .. 8),
+                                      "session=$valid")]);
+is seen($res)->{SESSION_secret}, 'yes',
+    '8 junk cookies before the real one: the session still loads';
+is session_cookie($res), undef, '...and the cookie is left alone';
+# ...and when well-formed values beyond the 8 were not looked at, the
+# response never clears the cookie (the real one may be among them).
+{
+    require MIME::Base64;
+    my @seals = map {
+        my $raw = join '', map { chr int rand 256 } 1 .. 76;
+        'session=' . MIME::Base64::encode_base64url($raw)
+    } 1 .. 9;
+    $res = req(GET => '/cgi/echo.pl',
+               headers => [Cookie => join('; ', @seals, "session=$valid")]);
+    is $res->code, 200, '9 well-formed unknown seals before the real one: answered';
+    ok !grep({ /^session=;/ } set_cookies($res)),
+        '...with no Set-Cookie that clears the real cookie';
+    is seen(req(GET => '/cgi/echo.pl', cookie => $valid))->{SESSION_secret}, 'yes',
+        '...which still opens its session';
+    $res = req(GET => '/cgi/echo.pl',
+               headers => [Cookie => join('; ', @seals[0 .. 7])]);
+    is session_cookie($res), '', '8 unknown seals (all considered) are cleared';
+}
 $res = req(GET => '/cgi/echo.pl',
            headers => [Cookie => join('; ', ("session=$valid") x 30)]);
 is seen($res)->{SESSION_secret}, 'yes', '30 copies of the valid cookie open it once';
@@ -155,6 +183,20 @@ my $hashes = db_scalar("SELECT id_hash FROM dbsession");
 unlike $hashes, qr/\Q$fresh\E/, 'the cookie value is not stored';
 is db_scalar("SELECT count(*) FROM dbsession WHERE length(id_hash) <> 64"), '0',
     'every row is keyed by a 64-hex-digit hash';
+
+# A Secure cookie without a __Host- name: one notice per scope at startup
+# (/cgi-defaults/ is the suite's only Secure scope).
+{
+    open my $fh, '<', 't/logs/error_log' or die $!;
+    my @startup;
+    while (<$fh>) {
+        last if /resuming normal operations/;
+        push @startup, $_ if /DBS005/;
+    }
+    is scalar(grep { /\[dbsession:notice\].*DBS005: DBSessionCookieName session has no __Host- prefix.*extra\.conf:\d+/ } @startup),
+        1, 'a Secure cookie without __Host-: one startup notice naming the scope';
+    is scalar(grep { /__Host-sid has/ } @startup), 0, '...and none for a __Host- name';
+}
 
 # --- our log lines never carry a cookie value (httpd's own trace levels
 # dump headers, so only mod_dbsession's lines are looked at) ---

@@ -1,6 +1,7 @@
 /* libFuzzer: walking the Cookie headers of a request, with both ciphers.
  * The input is header text, one Cookie header per line. Whatever the
- * client sends, at most DBS_COOKIES_CONSIDERED values are looked at, every
+ * client sends, at most DBS_COOKIES_CONSIDERED well-formed values are
+ * looked at (more forbid clearing the cookie), every
  * ID comes once and is one that seals and opens to itself, and the counts
  * agree with each other. */
 #include "fuzz_common.h"
@@ -28,9 +29,13 @@ static void check_walk(apr_pool_t *pool, const dbs_cookie_walk_t *walk,
     int i, k;
 
     if (walk->considered > DBS_COOKIES_CONSIDERED ||
-        walk->presented != (walk->considered > 0) ||
-        walk->rejected + walk->ids->nelts > walk->considered ||
+        walk->presented !=
+            (walk->considered > 0 || walk->rejected > 0 || walk->skipped > 0) ||
+        walk->ids->nelts > walk->considered ||
+        (walk->skipped > 0 && walk->considered != DBS_COOKIES_CONSIDERED) ||
+        dbs_cookie_may_clear(walk) != (walk->presented && !walk->skipped) ||
         walk->unknown_key > walk->rejected ||
+        walk->unknown_key > walk->considered ||
         walk->old_key->nelts != walk->ids->nelts ||
         strlen(walk->first_rejected) !=
             (walk->rejected ? DBS_FINGERPRINT_CHARS : 0)) {

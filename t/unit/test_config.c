@@ -12,6 +12,8 @@ static dbs_dir_config_t *full_dir(void)
     c->cookie_secure = 0;
     c->cookie_httponly = 0;
     c->csrf_check = 1;
+    c->request_headers = 1;
+    c->writes = 0;
     c->cookie_samesite = DBS_SAMESITE_STRICT;
     c->rollback_status = 500;
     c->cookie_max_age = 11;
@@ -52,6 +54,8 @@ START_TEST(dir_defaults)
     ck_assert_int_eq(r.cookie_secure, 1);
     ck_assert_int_eq(r.cookie_httponly, 1);
     ck_assert_int_eq(r.csrf_check, 0);
+    ck_assert_int_eq(r.writes, 1);
+    ck_assert_int_eq(dbs_dir_config_writes(dbs_dir_config_make(unit_pool)), 1);
     ck_assert_int_eq(r.cookie_samesite, DBS_SAMESITE_LAX);
     ck_assert_int_eq(r.rollback_status, 400);
     ck_assert_int_eq(r.idle_timeout, 1800);

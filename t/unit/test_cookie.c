@@ -18,6 +18,7 @@
  *   $a..$z  the ID of all bytes 'a'..'z', sealed with the first key
  *   $A..$Z  the same ID, sealed with the second key (an older one)
  *   $!      sealed with a key the ring lacks
+ *   $1..$9  well-formed seals of IDs '1'..'9' with a key the ring lacks
  *   $#      sealed with the first key for another cookie name */
 typedef struct {
     dbs_keyring_t *ring;    /* the server's: first and second key */
@@ -51,7 +52,7 @@ static const char *sealed(seals_t *s, unsigned char placeholder)
         if (isupper(placeholder)) {
             ring = s->older;
         }
-        else if (placeholder == '!') {
+        else if (placeholder == '!' || isdigit(placeholder)) {
             ring = s->foreign;
         }
         else if (placeholder == '#') {
@@ -132,10 +133,14 @@ START_TEST(which_cookies_count)
          {NAME "=$a; " NAME "=$a; " NAME "=$a; " NAME "=$a; " NAME "=$a; " NAME
                "=$a; " NAME "=$a; " NAME "=$a; " NAME "=$b"},
          {"ab", "00", 1, 2, 0, 0, NULL}},
-        {"values that do not open take places among the 8",
+        {"malformed values take no place among the 8",
          {NAME "=j1; " NAME "=j2; " NAME "=j3; " NAME "=j4; " NAME "=j5; " NAME
                "=j6; " NAME "=j7; " NAME "=j8; " NAME "=$a"},
-         {"", "", 1, 8, 8, 0, "j1"}},
+         {"a", "0", 1, 1, 8, 0, "j1"}},
+        {"well-formed values that do not open take places among the 8",
+         {NAME "=$1; " NAME "=$2; " NAME "=$3; " NAME "=$4; " NAME "=$5; " NAME
+               "=$6; " NAME "=$7; " NAME "=$8; " NAME "=$a"},
+         {"", "", 1, 8, 8, 8, "$1"}},
         {"names that merely start or end like ours",
          {NAME "x=$a; x" NAME "=$b; " NAME " =$c; Session=$d; " NAME "; " NAME
                "=$e"},
@@ -148,7 +153,7 @@ START_TEST(which_cookies_count)
          {"ab", "00", 1, 2, 0, 0, NULL}},
         {"a trailing blank is part of the value",
          {NAME "=$a ; " NAME "=$b"},
-         {"b", "0", 1, 2, 1, 0, "$a "}},
+         {"b", "0", 1, 1, 1, 0, "$a "}},
         {"several Cookie headers, in order",
          {"other=1; " NAME "=$b", NAME "=$a", "x=y", NAME "=$b; " NAME "=$c"},
          {"bac", "000", 1, 3, 0, 0, NULL}},
@@ -158,8 +163,11 @@ START_TEST(which_cookies_count)
          {"abcdefgh", "00000000", 1, 8, 0, 0, NULL}},
         {"junk rejected with the first one's fingerprint",
          {NAME "=junk; " NAME "=$a; " NAME "=more-junk"},
-         {"a", "0", 1, 3, 2, 0, "junk"}},
-        {"an empty value is rejected", {NAME "="}, {"", "", 1, 1, 1, 0, ""}},
+         {"a", "0", 1, 1, 2, 0, "junk"}},
+        {"an empty value is rejected", {NAME "="}, {"", "", 1, 0, 1, 0, ""}},
+        {"a value one character short or long is malformed",
+         {NAME "=x$a; " NAME "=$bx"},
+         {"", "", 1, 0, 2, 0, "x$a"}},
         {"a value of a key this server lacks",
          {NAME "=$!; " NAME "=$a"},
          {"a", "0", 1, 2, 1, 1, "$!"}},
@@ -208,6 +216,54 @@ START_TEST(which_cookies_count)
         ck_assert_msg(strcmp(walk.first_rejected, fingerprint) == 0,
                       "%s: fingerprint %s, not %s", cases[i].what,
                       walk.first_rejected, fingerprint);
+    }
+}
+END_TEST
+
+/* Cookie tossing: a response clears the cookie only when every well-formed
+ * value was considered; one skipped may be the real cookie. */
+START_TEST(skipped_values_forbid_clearing)
+{
+    static const struct {
+        const char *what;
+        const char *headers[MAX_HEADERS];
+        int skipped, may_clear;
+    } cases[] = {
+        {"nothing of ours", {"a=1"}, 0, 0},
+        {"one that does not open", {NAME "=$1"}, 0, 1},
+        {"junk only", {NAME "=junk; " NAME "=; " NAME "=x"}, 0, 1},
+        {"eight that do not open",
+         {NAME "=$1; " NAME "=$2; " NAME "=$3; " NAME "=$4; " NAME "=$5; " NAME
+               "=$6; " NAME "=$7; " NAME "=$8"},
+         0,
+         1},
+        {"nine: the ninth is skipped",
+         {NAME "=$1; " NAME "=$2; " NAME "=$3; " NAME "=$4; " NAME "=$5; " NAME
+               "=$6; " NAME "=$7; " NAME "=$8; " NAME "=$a"},
+         1,
+         0},
+        {"a repeat of a considered value is not skipped",
+         {NAME "=$1; " NAME "=$2; " NAME "=$3; " NAME "=$4; " NAME "=$5; " NAME
+               "=$6; " NAME "=$7; " NAME "=$8; " NAME "=$1"},
+         0,
+         1},
+        {"junk after the eight is not skipped",
+         {NAME "=$1; " NAME "=$2; " NAME "=$3; " NAME "=$4; " NAME "=$5; " NAME
+               "=$6; " NAME "=$7; " NAME "=$8; " NAME "=junk"},
+         0,
+         1},
+    };
+    seals_t s;
+    size_t i;
+
+    seals_init(&s);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        dbs_cookie_walk_t walk = walk_of(&s, cases[i].headers);
+
+        ck_assert_msg(walk.skipped == cases[i].skipped &&
+                          dbs_cookie_may_clear(&walk) == cases[i].may_clear,
+                      "%s: skipped %d, may clear %d", cases[i].what,
+                      walk.skipped, dbs_cookie_may_clear(&walk));
     }
 }
 END_TEST
@@ -407,6 +463,7 @@ Suite *cookie_suite(void)
 
     tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
     tcase_add_test(tc, which_cookies_count);
+    tcase_add_test(tc, skipped_values_forbid_clearing);
     tcase_add_test(tc, reseal_when_an_older_key_opened_it);
     tcase_add_test(tc, opens_with_the_configured_cipher);
     tcase_add_test(tc, set_cookie_exact_strings);

@@ -89,6 +89,30 @@ START_TEST(renewal)
 }
 END_TEST
 
+/* A new ID that never came back is replaced once per renewal: asking for a
+ * second replacement is a violation (a stolen pre-renewal cookie replayed
+ * later cannot take the session over); the replacement coming back
+ * confirms as usual. */
+START_TEST(renewal_replaces_once)
+{
+    dbs_policy_t on = {0, 0, 10, 300};
+    dbs_renewal_state_t old_replaced = {1000, 1, DBS_PREVIOUS_REPLACED, 1},
+                        replaced = {1000, 1, DBS_PREVIOUS_REPLACED, 0};
+
+    ck_assert_int_eq(dbs_policy_renewal(&on, &old_replaced, 1059),
+                     DBS_RENEWAL_KEEP);
+    ck_assert_int_eq(
+        dbs_policy_renewal(&on, &old_replaced, 1000 + DBS_RENEWAL_GRACE),
+        DBS_RENEWAL_VIOLATION);
+    ck_assert_int_eq(dbs_policy_renewal(&on, &old_replaced, 99999),
+                     DBS_RENEWAL_VIOLATION);
+    ck_assert_int_eq(dbs_policy_renewal(&on, &replaced, 1001),
+                     DBS_RENEWAL_CONFIRM);
+    ck_assert_int_eq(dbs_policy_renewal(&on, &replaced, 5000),
+                     DBS_RENEWAL_CONFIRM);
+}
+END_TEST
+
 Suite *policy_suite(void)
 {
     Suite *s = suite_create("dbs_policy");
@@ -98,6 +122,7 @@ Suite *policy_suite(void)
     tcase_add_test(tc, timeouts_off);
     tcase_add_test(tc, extension);
     tcase_add_test(tc, renewal);
+    tcase_add_test(tc, renewal_replaces_once);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -5,8 +5,11 @@
 #include "db_fixture.h"
 #include "dbs_session.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <apr_allocator.h>
 #include <apr_strings.h>
 
 /* The test's transaction on unit_conn. */
@@ -537,6 +540,80 @@ START_TEST(renewal_replaces_a_lost_new_id)
 }
 END_TEST
 
+/* The lost new ID is replaced once; the old ID asking for another
+ * replacement is a violation, and the replacement keeps working. */
+START_TEST(renewal_replaces_a_lost_id_once)
+{
+    static const dbs_policy_t renewing = {0, 0, 10, 300};
+    dbs_session_t s;
+    unsigned char old[DBS_ID_BYTES], next[DBS_ID_BYTES];
+    apr_int64_t t = 1300 + DBS_RENEWAL_GRACE;
+
+    in_use = &renewing;
+    create(DBS_OP_SET, "a=1", 1000, old);
+    load(&s, old, 1300);
+    ck_assert_int_eq(save(&s, 1300), DBS_COOKIE_SET);
+    load(&s, old, t);
+    ck_assert_int_eq(save(&s, t), DBS_COOKIE_SET); /* the one replacement */
+    memcpy(next, s.id, DBS_ID_BYTES);
+    load(&s, old, t + 10);
+    ck_assert(s.loaded); /* within the replacement's wait: still works */
+    ck_assert_int_eq(save(&s, t + 10), DBS_COOKIE_NONE);
+    load(&s, old, t + DBS_RENEWAL_GRACE);
+    ck_assert(!s.loaded);
+    ck_assert_int_eq(s.renewal_violations, 1);
+    ck_assert_int_eq(save(&s, t + DBS_RENEWAL_GRACE), DBS_COOKIE_CLEAR);
+    load(&s, next, t + DBS_RENEWAL_GRACE);
+    ck_assert(s.loaded);
+    ck_assert_str_eq(apr_table_get(s.data, "a"), "1");
+}
+END_TEST
+
+/* Revoke-Others ("log out everywhere else") ends a renewed-away ID's grace
+ * at once; a request that came with that ID gets a new one. */
+START_TEST(revoke_others_ends_the_grace)
+{
+    static const dbs_policy_t renewing = {0, 0, 10, 300};
+    dbs_session_t s;
+    unsigned char old[DBS_ID_BYTES], renewed[DBS_ID_BYTES], third[DBS_ID_BYTES];
+
+    in_use = &renewing;
+    create(DBS_OP_USER, "alice", 1000, old);
+    load(&s, old, 1300);
+    ck_assert_int_eq(save(&s, 1300), DBS_COOKIE_SET);
+    memcpy(renewed, s.id, DBS_ID_BYTES);
+    load(&s, renewed, 1301);
+    ck_assert_int_eq(save(&s, 1301), DBS_COOKIE_NONE); /* grace starts */
+    load(&s, renewed, 1302);
+    apply(&s, writes(DBS_OP_REVOKE_OTHERS, "1"));
+    ck_assert_int_eq(save(&s, 1302), DBS_COOKIE_NONE);
+    load(&s, old, 1303);
+    ck_assert(!s.loaded);
+    ck_assert_int_eq(s.renewal_violations, 0);
+    load(&s, renewed, 1303);
+    ck_assert(s.loaded);
+
+    /* Again, now asked by a request with the renewed-away ID. */
+    load(&s, renewed, 1700);
+    ck_assert_int_eq(save(&s, 1700), DBS_COOKIE_SET);
+    memcpy(third, s.id, DBS_ID_BYTES);
+    load(&s, renewed, 1701);
+    ck_assert(s.via_previous);
+    apply(&s, writes(DBS_OP_REVOKE_OTHERS, "1"));
+    ck_assert_int_eq(save(&s, 1701), DBS_COOKIE_SET);
+    ck_assert(memcmp(s.id, renewed, DBS_ID_BYTES) != 0);
+    ck_assert(memcmp(s.id, third, DBS_ID_BYTES) != 0);
+    memcpy(old, s.id, DBS_ID_BYTES);
+    load(&s, renewed, 1702);
+    ck_assert(!s.loaded);
+    load(&s, third, 1702);
+    ck_assert(!s.loaded);
+    load(&s, old, 1702);
+    ck_assert(s.loaded);
+    ck_assert_str_eq(s.user, "alice");
+}
+END_TEST
+
 /* Regenerate (and a new user) kill a renewed session's old ID at once,
  * even in its grace; so does a rollback leave everything as it was. */
 START_TEST(regenerate_ends_the_grace)
@@ -574,6 +651,111 @@ START_TEST(regenerate_ends_the_grace)
 }
 END_TEST
 
+/* The process's data memory (VmData: heap and private mappings, where
+ * apr's allocator may take its nodes), in bytes. */
+static apr_size_t data_in_use(void)
+{
+    unsigned long size, resident, shared, text, lib, data = 0;
+    FILE *statm = fopen("/proc/self/statm", "r");
+
+    ck_assert_ptr_nonnull(statm);
+    ck_assert_int_eq(fscanf(statm, "%lu %lu %lu %lu %lu %lu", &size, &resident,
+                            &shared, &text, &lib, &data),
+                     6);
+    fclose(statm);
+    return (apr_size_t)data * (apr_size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Apply w to s in a pool of its own; *bytes is how much the process's data
+ * memory grew meanwhile (its pool's). The caller destroys *pool. */
+static apr_status_t apply_measured(dbs_session_t *s, const dbs_writes_t *w,
+                                   apr_int64_t limit, apr_pool_t **pool,
+                                   apr_size_t *bytes, const char **err)
+{
+    apr_allocator_t *allocator;
+    apr_size_t before;
+    apr_status_t rv;
+
+    ck_assert_int_eq(apr_allocator_create(&allocator), APR_SUCCESS);
+    ck_assert_int_eq(apr_pool_create_ex(pool, NULL, NULL, allocator),
+                     APR_SUCCESS);
+    apr_allocator_owner_set(allocator, *pool);
+    before = data_in_use();
+    rv = dbs_session_apply(s, *pool, w, limit, err);
+    *bytes = data_in_use() - before;
+    return rv;
+}
+
+/* Every write kind is linear in memory: 20000 one-byte flash messages (40
+ * KB, within the size limit) once made a quadratic 400 MB. The bound is
+ * per item, far below any quadratic cost and above the linear one. */
+#define MANY           20000
+#define BYTES_PER_ITEM 1024
+
+START_TEST(many_writes_cost_linear_memory)
+{
+    dbs_writes_t *w = dbs_writes_make(unit_pool);
+    dbs_session_t s;
+    apr_pool_t *pool;
+    apr_size_t bytes;
+    const char *err = NULL;
+    char *expected = apr_palloc(unit_pool, 2 * MANY), *assign, *keys, *at;
+    int i;
+
+    dbs_session_init(&s, unit_pool);
+    for (i = 0; i < MANY; i++) {
+        add(w, DBS_OP_FLASH, "x");
+        expected[2 * i] = 'x';
+        expected[2 * i + 1] = i + 1 < MANY ? '&' : '\0';
+    }
+    ck_assert_int_eq(apply_measured(&s, w, 65536, &pool, &bytes, &err),
+                     APR_SUCCESS);
+    ck_assert_str_eq(s.flash, expected);
+    ck_assert_msg(bytes < (apr_size_t)MANY * BYTES_PER_ITEM,
+                  "%d flash messages took %zu bytes", MANY, (size_t)bytes);
+    apr_pool_destroy(pool);
+
+    /* One Set of MANY assignments, then one Unset of all their keys. */
+    dbs_session_init(&s, unit_pool);
+    at = assign = apr_palloc(unit_pool, (apr_size_t)MANY * 12);
+    for (i = 0; i < MANY; i++) {
+        at += sprintf(at, "%sk%d=v", i ? "&" : "", i);
+    }
+    ck_assert_int_eq(apply_measured(&s, writes(DBS_OP_SET, assign), 1 << 24,
+                                    &pool, &bytes, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_table_elts(s.data)->nelts, MANY);
+    ck_assert_str_eq(apr_table_get(s.data, "k0"), "v");
+    ck_assert_str_eq(apr_table_get(s.data, "k19999"), "v");
+    ck_assert_msg(bytes < (apr_size_t)MANY * BYTES_PER_ITEM,
+                  "%d assignments took %zu bytes", MANY, (size_t)bytes);
+    at = keys = apr_palloc(unit_pool, (apr_size_t)MANY * 8);
+    for (i = 0; i < MANY; i++) {
+        at += sprintf(at, "%sk%d", i ? "&" : "", i);
+    }
+    {
+        apr_pool_t *unset_pool;
+
+        ck_assert_int_eq(apply_measured(&s, writes(DBS_OP_UNSET, keys), 1 << 24,
+                                        &unset_pool, &bytes, &err),
+                         APR_SUCCESS);
+        ck_assert(apr_is_empty_table(s.data));
+        ck_assert_msg(bytes < (apr_size_t)MANY * BYTES_PER_ITEM,
+                      "unsetting %d keys took %zu bytes", MANY, (size_t)bytes);
+        apr_pool_destroy(unset_pool);
+    }
+    apr_pool_destroy(pool);
+
+    /* Over the limit: refused as soon as it is passed, nothing applied. */
+    dbs_session_init(&s, unit_pool);
+    ck_assert_int_eq(apply_measured(&s, w, 256, &pool, &bytes, &err),
+                     APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "DBSessionMaxSize"));
+    ck_assert_str_eq(s.flash, "");
+    apr_pool_destroy(pool);
+}
+END_TEST
+
 Suite *session_suite(void)
 {
     Suite *s = suite_create("dbs_session");
@@ -594,6 +776,9 @@ Suite *session_suite(void)
     tcase_add_test(tc, renewal_keeps_the_old_id_through_its_grace);
     tcase_add_test(tc, renewal_replaces_a_lost_new_id);
     tcase_add_test(tc, regenerate_ends_the_grace);
+    tcase_add_test(tc, renewal_replaces_a_lost_id_once);
+    tcase_add_test(tc, revoke_others_ends_the_grace);
+    tcase_add_test(tc, many_writes_cost_linear_memory);
     suite_add_tcase(s, tc);
     return s;
 }

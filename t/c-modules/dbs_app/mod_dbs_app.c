@@ -16,6 +16,12 @@
     DBSession On
     DBSessionCookieSecure Off
 </Location>
+<Location /dbs-app-nowrite>
+    SetHandler dbs-app
+    DBSession On
+    DBSessionCookieSecure Off
+    DBSessionWrites Off
+</Location>
 #endif
 
 #include "httpd.h"
