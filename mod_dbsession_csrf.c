@@ -1,9 +1,9 @@
 /*
  * DBSessionCSRFCheck: a request whose method is not safe (anything but GET,
  * HEAD, OPTIONS and TRACE) must show the session's token, in the X-CSRF-Token
- * header or in the _csrf field of a form body. The body is read only until that
- * field (dbs_csrf scans it as it streams in) and replayed to the handler whole
- * by an input filter.
+ * header or in the _csrf field of a form body. The body, received in full
+ * before the session was opened, is scanned up to that field where it lies
+ * (dbs_csrf takes it in any chunks), so the handler still reads it whole.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -41,44 +41,33 @@ static int is_form(const request_rec *r)
            (type[len] == '\0' || type[len] == ';' || type[len] == ' ');
 }
 
-/* Read the body until its _csrf field is complete (or the body ends),
- * keeping every bucket read in `kept` for the handler. */
-static const char *token_in_body(request_rec *r, apr_bucket_brigade *kept)
+/* The _csrf field of the body received before the session (in memory and
+ * in its temporary file), read where it lies: the handler still gets the
+ * same buckets, in their order. */
+static const char *token_in_body(request_rec *r, apr_bucket_brigade *body)
 {
-    apr_bucket_brigade *bb =
-        apr_brigade_create(r->pool, r->connection->bucket_alloc);
     dbs_csrf_scan_t scan;
     dbs_csrf_result_e result = DBS_CSRF_MORE;
     apr_off_t scanned = 0;
-    int ended = 0;
+    apr_bucket *b;
 
     dbs_csrf_scan_init(&scan);
-    while (result == DBS_CSRF_MORE && !ended && scanned < CSRF_SCAN_LIMIT) {
-        if (ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
-                           APR_BLOCK_READ, HUGE_STRING_LEN) != APR_SUCCESS) {
-            break; /* the handler will see the same error */
-        }
-        while (!APR_BRIGADE_EMPTY(bb)) {
-            apr_bucket *b = APR_BRIGADE_FIRST(bb);
-            const char *data;
-            apr_size_t len;
+    for (b = APR_BRIGADE_FIRST(body);
+         b != APR_BRIGADE_SENTINEL(body) && result == DBS_CSRF_MORE &&
+         scanned < CSRF_SCAN_LIMIT;
+         b = APR_BUCKET_NEXT(b)) {
+        const char *data;
+        apr_size_t len;
 
-            if (APR_BUCKET_IS_EOS(b)) {
-                ended = 1;
-            }
-            else if (result == DBS_CSRF_MORE && !APR_BUCKET_IS_METADATA(b) &&
-                     apr_bucket_read(b, &data, &len, APR_BLOCK_READ) ==
-                         APR_SUCCESS) {
-                result = dbs_csrf_scan_feed(&scan, r->pool, data, len);
-                scanned += (apr_off_t)len;
-            }
-            APR_BUCKET_REMOVE(b);
-            apr_bucket_setaside(b, r->pool);
-            APR_BRIGADE_INSERT_TAIL(kept, b);
+        if (APR_BUCKET_IS_EOS(b)) {
+            result = dbs_csrf_scan_end(&scan, r->pool);
         }
-    }
-    if (result == DBS_CSRF_MORE && ended) {
-        result = dbs_csrf_scan_end(&scan, r->pool);
+        else if (!APR_BUCKET_IS_METADATA(b) &&
+                 apr_bucket_read(b, &data, &len, APR_BLOCK_READ) ==
+                     APR_SUCCESS) {
+            result = dbs_csrf_scan_feed(&scan, r->pool, data, len);
+            scanned += (apr_off_t)len;
+        }
     }
     return result == DBS_CSRF_FOUND ? scan.value : NULL;
 }
@@ -102,13 +91,10 @@ int dbsession_csrf_fixups(request_rec *r)
         return DECLINED;
     }
     presented = apr_table_get(r->headers_in, CSRF_HEADER);
-    /* A subrequest does not read the request's body. */
-    if (!presented && is_form(r) && !r->main) {
-        apr_bucket_brigade *kept =
-            apr_brigade_create(r->pool, r->connection->bucket_alloc);
-
-        presented = token_in_body(r, kept);
-        ap_add_input_filter(DBSESSION_BODY_FILTER, kept, r, r->connection);
+    /* The body of a session's request was received before its session was
+     * opened (mod_dbsession_body.c); a subrequest has none of its own. */
+    if (!presented && is_form(r) && !r->main && rs && rs->body) {
+        presented = token_in_body(r, rs->body);
     }
     if (!rs || rs->failed || !rs->session.loaded) {
         why = "the request has no session";

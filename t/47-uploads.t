@@ -78,12 +78,11 @@ is seen(req(GET => '/cgi-lock/echo.pl', cookie => $other))->{SESSION_big}, '1',
     '...and the write committed';
 
 # LimitRequestBody applies: 413, and no session is made.
-my $rows = db_rows();
-$res = req(POST => '/cgi-small-body/echo.pl?set=a%3D1', content => 'x' x 2000,
+$res = req(POST => '/cgi-small-body/echo.pl?set=over413%3D1', content => 'x' x 2000,
            headers => \@form);
 is $res->code, 413, 'a body over LimitRequestBody: 413';
 ok !defined session_cookie($res), '...no cookie';
-is db_scalar("SELECT count(*) FROM dbsession WHERE session_data = 'a=1' AND created_at >= "
+is db_scalar("SELECT count(*) FROM dbsession WHERE session_data = 'over413=1' AND created_at >= "
              . (time - 60)), '0', '...and no session stored';
 
 # One child with DBDMax 4: 24 trickling uploads would take every pooled

@@ -123,11 +123,15 @@ sub logged_since {
 
 # A private httpd besides the suite's (t/80, t/82): the suite's database,
 # the suite's CGIs under /cgi/, and $conf after that. Returns its base URL;
-# it is stopped when the test ends, however it ends.
+# it is stopped when the test ends, however it ends. mpm => "prefork" runs
+# it with the prefork MPM (and mod_cgi) instead of event.
 my %server_dirs;
 sub server_dir { return $server_dirs{$_[0]} }
 sub start_server {
-    my ($name, $conf) = @_;
+    my ($name, $conf, %opt) = @_;
+    my $mpm = $opt{mpm} || 'event';
+    my $cgi = $mpm eq 'prefork' ? "cgi_module $ENV{DBS_MODULES}/mod_cgi.so"
+                                : "cgid_module $ENV{DBS_MODULES}/mod_cgid.so";
     my $vars = Apache::Test::vars();
     my $dir = "$vars->{t_logs}/$name";
     my $mods = $ENV{DBS_MODULES};
@@ -137,10 +141,10 @@ sub start_server {
     open my $fh, '>', "$dir/httpd.conf" or die "$dir/httpd.conf: $!";
     print $fh <<"CONF", $conf;
 ServerRoot "$dir"
-LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule mpm_${mpm}_module $mods/mod_mpm_${mpm}.so
 LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule alias_module $mods/mod_alias.so
-LoadModule cgid_module $mods/mod_cgid.so
+LoadModule $cgi
 LoadModule dbd_module $mods/mod_dbd.so
 LoadModule dbsession_module $ENV{DBS_MODULE}
 ServerName 127.0.0.1
@@ -148,7 +152,9 @@ Listen 127.0.0.1:$port
 PidFile $dir/httpd.pid
 ErrorLog $dir/error_log
 LogLevel notice dbsession:info
-ScriptSock $dir/cgisock
+<IfModule mod_cgid.c>
+    ScriptSock $dir/cgisock
+</IfModule>
 DefaultRuntimeDir $dir
 DBDriver $ENV{DBS_DRIVER}
 DBDParams "$ENV{DBS_PARAMS}"
