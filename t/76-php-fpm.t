@@ -72,11 +72,11 @@ is scalar(grep { /^HTTP_DBSESSION/ } keys %$saw), 0,
     'DBSessionRequestHeaders Off: no DBSession-* request header, forged or real';
 
 # The helper's login (X-DBSession-User from PHP): a new ID, the user stored.
-$res = req(GET => '/fpm/session.php?login=alice', cookie => $cookie);
+$res = req(GET => '/fpm/session.php?login=fpm_alice', cookie => $cookie);
 my $new = session_cookie($res);
 ok $new && $new ne $cookie, 'a login through php-fpm rotates the ID';
 $saw = seen(req(GET => '/fpm/session.php', cookie => $new));
-is $saw->{DBSESSION_USER}, 'alice', 'DBSESSION_USER in $_SERVER';
-is $saw->{getenv_user}, 'alice', '...and through getenv()';
-is db_scalar("SELECT count(*) FROM dbsession WHERE user_name = 'alice'"), '1',
+is $saw->{DBSESSION_USER}, 'fpm_alice', 'DBSESSION_USER in $_SERVER';
+is $saw->{getenv_user}, 'fpm_alice', '...and through getenv()';
+is db_scalar("SELECT count(*) FROM dbsession WHERE user_name = 'fpm_alice'"), '1',
     'the user is stored';
