@@ -16,6 +16,9 @@ WARN        := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
                -Wmissing-prototypes -Wno-unused-parameter
 # SANITIZE=-fsanitize=address builds core and module for scripts/asan-httpd.
 SANITIZE    ?=
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment (dpkg-buildflags when
+# debian/rules builds the package: hardening) go into the core and
+# dbsessionctl; the module takes apxs's own, which are the server's.
 comma       := ,
 SANITIZE_LD := $(if $(SANITIZE),-Wl$(comma)$(SANITIZE))
 
@@ -41,7 +44,7 @@ FUZZ_FLAGS  := -O1 -g -fsanitize=address,undefined \
 
 CORE_FLAVOURS    := pic asan fuzz
 CORE_CC.pic      := $(CC)
-CORE_CFLAGS.pic  := -O2 -g $(SANITIZE)
+CORE_CFLAGS.pic  := -O2 -g $(SANITIZE) $(CPPFLAGS) $(CFLAGS)
 CORE_CC.asan     := $(CC)
 CORE_CFLAGS.asan := $(ASAN_FLAGS)
 CORE_CC.fuzz     := clang
@@ -80,24 +83,28 @@ GLUE_SRC    := $(wildcard mod_dbsession*.c)
 
 # The operator's tool: the same core, linked statically.
 dbsessionctl: tools/dbsessionctl.c $(CORE_HDR) $(call CORE_LIB,pic)
-	$(CC) $(WARN) -O2 -g $(SANITIZE) $(APR_CFLAGS) -Isrc \
-	    tools/dbsessionctl.c $(call CORE_LIB,pic) -o $@ \
-	    $(APR_LIBS) $(SODIUM_LIBS)
+	$(CC) $(WARN) -O2 -g $(SANITIZE) $(CPPFLAGS) $(CFLAGS) $(APR_CFLAGS) \
+	    -Isrc tools/dbsessionctl.c $(call CORE_LIB,pic) -o $@ \
+	    $(LDFLAGS) $(APR_LIBS) $(SODIUM_LIBS)
 
-# make install [DESTDIR=...] [LIBEXECDIR=...] [SBINDIR=...] [A2_CONFDIR=...]:
-# the module (apxs), dbsessionctl, and on Debian/Ubuntu (A2_CONFDIR exists)
+# make install [DESTDIR=...] [LIBEXECDIR=...] [SBINDIR=...] [MANDIR=...]
+# [A2_CONFDIR=...]: the module (apxs), dbsessionctl and its man page
+# dbsessionctl(8), and on Debian/Ubuntu (A2_CONFDIR exists)
 # mods-available/dbsession.load and, unless one is there already, the
 # commented dbsession.conf, so that "a2enmod dbsession" works.
 LIBEXECDIR  ?= $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
 SBINDIR     ?= /usr/local/sbin
+MANDIR      ?= /usr/local/share/man
 A2_CONFDIR  ?= /etc/apache2
 A2_MODS     := $(DESTDIR)$(A2_CONFDIR)/mods-available
 
 install: all
-	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR)
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(MANDIR)/man8
 	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(LIBEXECDIR) -n dbsession \
 	    mod_dbsession.la
 	install -m 755 dbsessionctl $(DESTDIR)$(SBINDIR)/dbsessionctl
+	install -m 644 doc/dbsessionctl.8 $(DESTDIR)$(MANDIR)/man8/dbsessionctl.8
 	if [ -d $(A2_MODS) ]; then \
 	    sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|' conf/debian/dbsession.load.in \
 	        > $(A2_MODS)/dbsession.load && \

@@ -13,16 +13,9 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 scratch=$(mktemp -d /tmp/dbsession-quickstart.XXXXXX)
-stop_server() {
-    local pid
-    pid=$(cat "$scratch/run/apache2.pid" 2>/dev/null) || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-}
-trap 'stop_server; rm -rf "$scratch"' EXIT
+# shellcheck source=t/lib/scratch-apache.sh
+source t/lib/scratch-apache.sh
+trap 'scratch_stop; rm -rf "$scratch"' EXIT
 trap 'exit 130' INT TERM
 fail() {
     echo "quickstart: $*" >&2
@@ -31,11 +24,11 @@ fail() {
 }
 
 cp -a /etc/apache2 "$scratch/apache2"
-mkdir -p "$scratch/var/lib/apache2" "$scratch/run/socks" "$scratch/lock" \
-    "$scratch/log" "$scratch/cgi" "$scratch/state"
+mkdir -p "$scratch/var/lib/apache2" "$scratch/lock" "$scratch/log" \
+    "$scratch/state"
 # make install and a2enmod into the copy; envvars' paths into the scratch.
 export APACHE_CONFDIR=$scratch/apache2 A2_CONFDIR=$scratch/apache2
-export LIBEXECDIR=$scratch/modules SBINDIR=$scratch/sbin
+export LIBEXECDIR=$scratch/modules SBINDIR=$scratch/sbin MANDIR=$scratch/man
 export PATH=$SBINDIR:$PATH:/usr/sbin
 export APACHE_RUN_USER APACHE_RUN_GROUP APACHE_PID_FILE=$scratch/run/apache2.pid
 APACHE_RUN_USER=$(id -un)
@@ -53,10 +46,6 @@ config=$(printf '%s\n' "$section" |
     awk '/^```apache$/ { n++; on = (n == 1); next } /^```$/ { on = 0 } on')
 [ -n "$commands" ] && [ -n "$config" ] ||
     fail "README has no Quick start shell and apache blocks"
-into_scratch() {
-    sed -e "s|/etc/apache2|$scratch/apache2|g" \
-        -e "s|/var/lib/apache2|$scratch/var/lib/apache2|g"
-}
 
 # 1. The commands, as root would run them (minus the chown to www-data).
 printf '%s\n' "$commands" | into_scratch |
@@ -80,45 +69,11 @@ grep -q "^# edited by the admin$" "$scratch/apache2/mods-available/dbsession.con
     fail "make install overwrote an existing dbsession.conf"
 
 # 2. The configuration, as README says, plus this test's CGI under /app.
-{
-    printf '%s\n' "$config" | into_scratch |
-        sed 's|^\( *\)DBSession On$|&\n\1DBSessionCookieSecure Off|'
-    printf 'ScriptAlias /app/ %s/cgi/\n' "$scratch"
-    printf '<Directory %s/cgi>\n    Require all granted\n</Directory>\n' \
-        "$scratch"
-} > "$scratch/apache2/conf-available/dbsession-app.conf"
-cat > "$scratch/cgi/counter" <<'CGI'
-#!/bin/sh
-count=$(( ${SESSION_count:-0} + 1 ))
-printf 'X-DBSession-Set: count=%s\r\nContent-Type: text/plain\r\n\r\n' "$count"
-printf 'count=%s\n' "$count"
-CGI
-chmod 755 "$scratch/cgi/counter"
-port=$(perl -MIO::Socket::INET -e \
-    'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport')
-printf 'Listen 127.0.0.1:%s\n' "$port" > "$scratch/apache2/ports.conf"
+scratch_site "$config"
 a2dissite -q 000-default >/dev/null
 a2enmod -q cgid >/dev/null
 a2enconf -q dbsession-app >/dev/null
 
-# 3. A real apache2 from that configuration.
-apache2 -d "$scratch/apache2" -f apache2.conf -t > "$scratch/t.log" 2>&1 ||
-    { cat "$scratch/t.log" >&2; fail "apache2 -t refused the configuration"; }
-apache2 -d "$scratch/apache2" -f apache2.conf -k start 2> "$scratch/start.log" ||
-    { cat "$scratch/start.log" >&2; fail "apache2 did not start"; }
-for _ in $(seq 50); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-    sleep 0.1
-done
-
-url=http://127.0.0.1:$port/app/counter
-first=$(curl -s -D "$scratch/h1" "$url")
-[ "$first" = "count=1" ] || fail "first request: '$first'"
-cookie=$(sed -n 's/^Set-Cookie: \(session=[^;]*\);.*/\1/p' "$scratch/h1" | tr -d '\r')
-[ -n "$cookie" ] || fail "no session cookie: $(cat "$scratch/h1")"
-second=$(curl -s -H "Cookie: $cookie" "$url")
-[ "$second" = "count=2" ] || fail "the session did not come back: '$second'"
-rows=$(dbsessionctl -d sqlite3 \
-    -p "$scratch/var/lib/apache2/dbsession/sessions.db" stats | awk '/^rows/ { print $2 }')
-[ "$rows" = 1 ] || fail "dbsessionctl stats says $rows rows, not 1"
+# 3. A real apache2 from that configuration, a session over two requests.
+scratch_session "$port" dbsessionctl || fail "no session through the module"
 echo "quickstart: README's Quick start works (a2enmod, SQLite, a session over 2 requests)"
