@@ -1,5 +1,5 @@
 <?php
-// Behind php-fpm through mod_proxy_fcgi (t/76-php-fpm.t): the session as
+// Behind php-fpm through mod_proxy_fcgi (t/77-php-fpm.t): the session as
 // the FastCGI parameters mod_dbsession sets, and header() writes back.
 require __DIR__ . '/../../examples/php/DBSession.php';
 
