@@ -89,7 +89,7 @@ sub parallel {
         if (!$pid) {
             close $r;
             Apache::TestRequest::user_agent(reset => 1,
-                requests_redirectable => 0, keep_alive => 0);
+                requests_redirectable => 0, keep_alive => 0, timeout => 60);
             print $w $code->($i) // '';
             close $w;
             require POSIX;
