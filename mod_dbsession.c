@@ -280,13 +280,25 @@ static int open_session(request_rec *r, const dbs_dir_config_t *conf)
     rs->lent = apr_array_make(initial->pool, 2, sizeof(request_rec *));
     if (!ap_get_module_config(initial->request_config,
                               dbsession_mod_dbd.module)) {
-        rs->dbd = dbsession_mod_dbd.open(initial->pool, initial->server);
-        rs->owns_dbd = rs->dbd != NULL;
+        rv = dbsession_dbd_take(rs, rs->conf.lock_timeout);
     }
     else {
         rs->dbd = dbsession_mod_dbd.acquire(initial);
+        rv = rs->dbd ? APR_SUCCESS : APR_EGENERAL;
     }
-    if (!rs->dbd) {
+    if (rv == APR_TIMEUP) {
+        COUNT(LOCK_TIMEOUTS, 1);
+        rs->failed = 1;
+        apr_table_setn(r->err_headers_out, "Retry-After", RETRY_AFTER);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      DBSLOGNO(036) "no pooled connection came free within "
+                                    "DBSessionLockTimeout (%" APR_INT64_T_FMT
+                                    "s): this child's sessions hold DBDMax "
+                                    "(%d) of them: 503",
+                      rs->conf.lock_timeout, rs->sconf->dbd_max);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (rv != APR_SUCCESS) {
         return fail_unavailable(r, rs, APR_EGENERAL, NULL);
     }
     apr_pool_cleanup_register(initial->pool, rs, rollback_if_open,
@@ -999,6 +1011,8 @@ static void dbsession_register_hooks(apr_pool_t *pool)
     /* After mod_dbd's: its pool and optional functions exist by then. */
     ap_hook_post_config(dbsession_post_config, after_dbd, NULL,
                         APR_HOOK_MIDDLE);
+    /* Each child's count of the connections its sessions hold. */
+    ap_hook_child_init(dbsession_dbd_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* First of all: a client's headers that pose as the session go. */
     ap_hook_post_read_request(dbsession_post_read_request, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);

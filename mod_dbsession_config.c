@@ -6,6 +6,7 @@
  * mod_dbsession.c.
  */
 #include "httpd.h"
+#include "ap_mpm.h"
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
@@ -356,42 +357,77 @@ static int startup_error(server_rec *s, const char *at, const char *msg)
     return !OK;
 }
 
-/* Whether a DBDriver line is in the tree below `first`, outside any
- * <VirtualHost> (containers such as <IfModule> count). */
-static int has_dbdriver(const ap_directive_t *first)
+/* The last `name` line in the tree below `first`, outside any
+ * <VirtualHost> (containers such as <IfModule> count), or NULL. */
+static const ap_directive_t *find_directive(const ap_directive_t *first,
+                                            const char *name)
 {
-    const ap_directive_t *d;
+    const ap_directive_t *d, *found = NULL, *inner;
 
     for (d = first; d; d = d->next) {
-        if (strcasecmp(d->directive, "DBDriver") == 0) {
-            return 1;
+        if (strcasecmp(d->directive, name) == 0) {
+            found = d;
         }
         if (d->first_child && strcasecmp(d->directive, "<VirtualHost") != 0 &&
-            has_dbdriver(d->first_child)) {
-            return 1;
+            (inner = find_directive(d->first_child, name))) {
+            found = inner;
         }
     }
-    return 0;
+    return found;
 }
 
 /* mod_dbd's configuration is private: read the config tree instead. A
- * virtual host has a driver of its own or the main server's. */
-static int server_has_dbdriver(server_rec *s)
+ * virtual host has a directive of its own or the main server's. */
+static const ap_directive_t *server_directive(server_rec *s, const char *name)
 {
     const ap_directive_t *d;
 
-    if (has_dbdriver(ap_conftree)) {
-        return 1;
-    }
-    for (d = ap_conftree; d; d = d->next) {
-        if (!s->is_virtual || strcasecmp(d->directive, "<VirtualHost") != 0 ||
-            (unsigned)d->line_num != s->defn_line_number || !s->defn_name ||
-            strcmp(d->filename, s->defn_name) != 0) {
-            continue;
+    for (d = ap_conftree; s->is_virtual && d; d = d->next) {
+        if (strcasecmp(d->directive, "<VirtualHost") == 0 &&
+            (unsigned)d->line_num == s->defn_line_number && s->defn_name &&
+            strcmp(d->filename, s->defn_name) == 0) {
+            const ap_directive_t *own = find_directive(d->first_child, name);
+
+            if (own) {
+                return own;
+            }
+            break;
         }
-        return has_dbdriver(d->first_child);
     }
-    return 0;
+    return find_directive(ap_conftree, name);
+}
+
+static int server_has_dbdriver(server_rec *s)
+{
+    return server_directive(s, "DBDriver") != NULL;
+}
+
+/* mod_dbd's DBDMax for s (its default where none is set). */
+#define DBD_DEFAULT_MAX 10
+static int server_dbd_max(server_rec *s)
+{
+    const ap_directive_t *d = server_directive(s, "DBDMax");
+
+    return d && d->args ? atoi(d->args) : DBD_DEFAULT_MAX;
+}
+
+/* A child's sessions beyond DBDMax wait for a connection (at most
+ * DBSessionLockTimeout): say so at startup when the MPM can run more. */
+static void check_dbd_max(server_rec *s, const dbsession_server_conf_t *sconf)
+{
+    int threads = 0, dbd_max = server_dbd_max(s);
+
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) == APR_SUCCESS &&
+        threads > 1 && dbd_max < threads) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     DBSLOGNO(004) "DBDMax %d is below ThreadsPerChild %d: "
+                                   "a child's sessions beyond %d wait for a "
+                                   "pooled connection (at most "
+                                   "DBSessionLockTimeout, then 503)%s%s",
+                     dbd_max, threads, dbd_max,
+                     sconf->enabled_at ? "; DBSession On at " : "",
+                     sconf->enabled_at ? sconf->enabled_at : "");
+    }
 }
 
 /* What both startup hooks need first: mod_dbd's functions, and libsodium
@@ -458,6 +494,7 @@ int dbsession_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  "DBSession On needs a database: set DBDriver "
                                  "and DBDParams (mod_dbd) for this server");
         }
+        check_dbd_max(s, sconf);
         if (dbs_keyring_count(resolved.keys) == 0) {
             return startup_error(s, sconf->enabled_at,
                                  "DBSession On needs a key: set DBSessionKey "
@@ -542,6 +579,7 @@ int dbsession_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
         dbs_server_config_resolve(&sconf->core, &sconf->resolved);
         sconf->store = dbs_store_make(pconf, sconf->resolved.table);
+        sconf->dbd_max = server_dbd_max(s);
         /* The main server's sections apply to every virtual host. */
         sconf->drops_session_headers =
             poses_as_session_anywhere(s, sconf) ||

@@ -20,7 +20,10 @@
 #include "http_config.h"
 #include "http_log.h"
 
+#include "ap_mpm.h"
 #include "apr_atomic.h"
+#include "apr_thread_cond.h"
+#include "apr_thread_mutex.h"
 
 #include "apr_dbd.h"
 #include "mod_dbd.h"
@@ -122,6 +125,98 @@ void dbsession_dbd_lend(dbsession_request_t *rs, request_rec *r)
     }
 }
 
+/* mod_dbd keeps at most DBDMax connections per child and waits for a free
+ * one without any deadline. The gate counts the connections this child's
+ * sessions hold, so that a session waits for one of them within
+ * DBSessionLockTimeout and then answers 503, instead of hanging (other
+ * modules' own connections from the same pool are not counted). */
+typedef struct dbsession_gate_t {
+    apr_thread_mutex_t *mutex;
+    apr_thread_cond_t *freed;
+    int in_use;
+    int max;
+} dbsession_gate_t;
+
+void dbsession_dbd_child_init(apr_pool_t *pchild, server_rec *main_server)
+{
+#if APR_HAS_THREADS
+    server_rec *s;
+    int threaded = 0;
+
+    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS ||
+        threaded == AP_MPMQ_NOT_SUPPORTED) {
+        return;
+    }
+    for (s = main_server; s; s = s->next) {
+        dbsession_server_conf_t *sconf =
+            ap_get_module_config(s->module_config, &dbsession_module);
+        dbsession_gate_t *gate;
+
+        if (!sconf->enabled_at || sconf->dbd_max <= 0 || sconf->gate) {
+            continue;
+        }
+        gate = apr_pcalloc(pchild, sizeof(*gate));
+        gate->max = sconf->dbd_max;
+        if (apr_thread_mutex_create(&gate->mutex, APR_THREAD_MUTEX_DEFAULT,
+                                    pchild) != APR_SUCCESS ||
+            apr_thread_cond_create(&gate->freed, pchild) != APR_SUCCESS) {
+            continue; /* then mod_dbd's own wait, as without the gate */
+        }
+        sconf->gate = gate;
+    }
+#endif
+}
+
+/* A place among the gate's max, waiting until deadline (0: not at all). */
+static apr_status_t gate_enter(dbsession_gate_t *gate, apr_time_t deadline)
+{
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_thread_mutex_lock(gate->mutex);
+    while (gate->in_use >= gate->max && rv == APR_SUCCESS) {
+        apr_time_t left = deadline - apr_time_now();
+
+        rv = left > 0
+                 ? apr_thread_cond_timedwait(gate->freed, gate->mutex, left)
+                 : APR_TIMEUP;
+        if (rv == APR_TIMEUP && gate->in_use < gate->max) {
+            rv = APR_SUCCESS; /* freed just as the wait ran out */
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        gate->in_use++;
+    }
+    apr_thread_mutex_unlock(gate->mutex);
+    return rv == APR_SUCCESS ? APR_SUCCESS : APR_TIMEUP;
+}
+
+static void gate_leave(dbsession_gate_t *gate)
+{
+    apr_thread_mutex_lock(gate->mutex);
+    gate->in_use--;
+    apr_thread_cond_signal(gate->freed);
+    apr_thread_mutex_unlock(gate->mutex);
+}
+
+apr_status_t dbsession_dbd_take(dbsession_request_t *rs,
+                                apr_int64_t lock_timeout)
+{
+    dbsession_gate_t *gate = rs->sconf->gate;
+    apr_time_t deadline =
+        lock_timeout > 0 ? apr_time_now() + apr_time_from_sec(lock_timeout) : 0;
+
+    if (gate && gate_enter(gate, deadline) != APR_SUCCESS) {
+        return APR_TIMEUP;
+    }
+    rs->dbd = dbsession_mod_dbd.open(rs->initial->pool, rs->initial->server);
+    rs->owns_dbd = rs->dbd != NULL;
+    rs->gated = gate && rs->dbd;
+    if (gate && !rs->dbd) {
+        gate_leave(gate);
+    }
+    return rs->dbd ? APR_SUCCESS : APR_EGENERAL;
+}
+
 void dbsession_dbd_give_back(dbsession_request_t *rs)
 {
     int i;
@@ -142,4 +237,8 @@ void dbsession_dbd_give_back(dbsession_request_t *rs)
     dbsession_mod_dbd.close(rs->initial->server, rs->dbd);
     rs->dbd = NULL;
     rs->owns_dbd = 0;
+    if (rs->gated) {
+        rs->gated = 0;
+        gate_leave(rs->sconf->gate);
+    }
 }

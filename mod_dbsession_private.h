@@ -60,6 +60,11 @@ typedef struct {
     /* A session scope or DBSessionRequestHeaders On somewhere in this
      * server: client headers that pose as the session are dropped. */
     int drops_session_headers;
+    /* mod_dbd's DBDMax for this server (read from the configuration), and
+     * the gate that counts this child's sessions' connections against it
+     * (mod_dbsession_dbd.c; NULL without threads). */
+    int dbd_max;
+    struct dbsession_gate_t *gate;
 } dbsession_server_conf_t;
 
 typedef APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) dbd_acquire_fn;
@@ -86,6 +91,7 @@ typedef struct {
     dbs_policy_t policy;
     ap_dbd_t *dbd;            /* NULL once given back (or never had) */
     int owns_dbd;             /* from mod_dbd's pool by us, given back */
+    int gated;                /* it holds a place of sconf->gate */
     apr_array_header_t *lent; /* request_recs that ap_dbd_acquire() it */
     dbs_txn_t *txn;           /* the transaction on dbd */
     dbs_session_t session;
@@ -96,8 +102,8 @@ typedef struct {
     int saved;              /* the writes were applied and stored */
     int reseal;             /* the cookie came sealed with an older key */
     int csrf_passed;        /* a request_rec of the chain passed the check */
-    apr_bucket_brigade *body;    /* the request body, received before it */
-    int logout;             /* DBS_LOGOUT_* of writes that were not applied */
+    apr_bucket_brigade *body; /* the request body, received before it */
+    int logout;               /* DBS_LOGOUT_* of writes that were not applied */
     apr_interval_time_t db_time; /* spent in the session's database work */
 } dbsession_request_t;
 
@@ -130,6 +136,14 @@ void dbsession_log_late_write(request_rec *r, const char *what);
  * transaction, until dbsession_dbd_give_back returns it to mod_dbd. */
 void dbsession_dbd_lend(dbsession_request_t *rs, request_rec *r);
 void dbsession_dbd_give_back(dbsession_request_t *rs);
+/* A connection of mod_dbd's pool for rs (rs->dbd, rs->owns_dbd), waiting
+ * at most lock_timeout seconds when this child's sessions hold DBDMax of
+ * them already (mod_dbd itself would wait without a deadline): APR_TIMEUP
+ * then, APR_EGENERAL when mod_dbd has none to give. */
+apr_status_t dbsession_dbd_take(dbsession_request_t *rs,
+                                apr_int64_t lock_timeout);
+/* child_init: each server's gate, in each child. */
+void dbsession_dbd_child_init(apr_pool_t *pchild, server_rec *main_server);
 
 /* DBSessionCSRFCheck (mod_dbsession_csrf.c): the fixups hook. */
 int dbsession_csrf_fixups(request_rec *r);
