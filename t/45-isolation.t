@@ -14,17 +14,6 @@ use DBSTest;
 
 plan tests => 14;
 
-my $driver = $ENV{DBS_DRIVER};
-
-# Transactions left open on the database server (none on SQLite's: its
-# transactions live in httpd; the 503 checks cover it).
-sub open_transactions {
-    return 0 if $driver eq 'sqlite3';
-    return db_scalar($driver eq 'pgsql'
-        ? "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'"
-        : 'SELECT count(*) FROM information_schema.innodb_trx');
-}
-
 # --- a client that stops reading a large response ---
 my $vars = Apache::Test::vars();
 my $big = "$vars->{documentroot}/slow/big.bin";

@@ -21,14 +21,6 @@ my @cases = (
 );
 plan tests => 6 * @cases + 3;
 
-my $driver = $ENV{DBS_DRIVER};
-sub open_transactions {
-    return 0 if $driver eq 'sqlite3';
-    return db_scalar($driver eq 'pgsql'
-        ? "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'"
-        : 'SELECT count(*) FROM information_schema.innodb_trx');
-}
-
 # 32 MiB that no compressor shrinks: far beyond the socket buffers.
 my $vars = Apache::Test::vars();
 my $file = "$vars->{documentroot}/slow/random.bin";

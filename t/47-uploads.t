@@ -19,14 +19,6 @@ my $STALLED = 20;
 plan tests => 16;
 
 my $vars = Apache::Test::vars();
-my $driver = $ENV{DBS_DRIVER};
-sub open_transactions {
-    return 0 if $driver eq 'sqlite3';
-    return db_scalar($driver eq 'pgsql'
-        ? "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'"
-        : 'SELECT count(*) FROM information_schema.innodb_trx');
-}
-
 # A POST that sends its headers and the first half of its body, then stops.
 my @form = ('Content-Type' => 'application/x-www-form-urlencoded');
 my (@stalled, @cookies);

@@ -17,6 +17,7 @@ Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0,
 
 our @EXPORT = qw(req session_cookie set_cookies seen db_scalar db_rows
                  db_server new_session parallel log_mark logged_since
+                 open_transactions
                  start_server reload_server stop_server server_dir
                  graceful_restart);
 
@@ -214,6 +215,16 @@ sub stop_server {
 END { stop_server($_) for keys %server_dirs }
 
 sub db_rows { db_scalar('SELECT count(*) FROM dbsession') }
+
+# Transactions left open on the database server (none on SQLite's: its
+# transactions live in httpd, and a held one shows as a 503 instead).
+sub open_transactions {
+    my $driver = $ENV{DBS_DRIVER};
+    return 0 if $driver eq 'sqlite3';
+    return db_scalar($driver eq 'pgsql'
+        ? "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'"
+        : 'SELECT count(*) FROM information_schema.innodb_trx');
+}
 
 # A fresh session holding key=value; returns its cookie.
 sub new_session {
